@@ -1,0 +1,26 @@
+# The two commands: `make demo` and `make test`. Each first brings the machine up to date
+# (scripts/bootstrap: cross compiler, QEMU, CMake, .venv), which is quick when all is there.
+VENV := .venv
+HARNESS := $(VENV)/bin/harness
+PYTHON := $(VENV)/bin/python
+
+.PHONY: all bootstrap demo test test-host clean
+
+all: demo
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap
+	$(HARNESS) run kws_cnn
+
+test: bootstrap
+	$(PYTHON) -m pytest -n auto
+	$(PYTHON) -m robot --outputdir build/robot --console dotted tests/robot
+
+# Host-only tests (no cross compiler or emulator needed).
+test-host: bootstrap
+	$(PYTHON) -m pytest -n auto -m "not emulator"
+
+clean:
+	rm -rf build

@@ -1,0 +1,18 @@
+/* Parameter checks shared by the kernels (internal). */
+#ifndef HK_CHECK_H
+#define HK_CHECK_H
+
+#include "hk_nn_types.h"
+
+hk_status hk_check_dims(const hk_dims *d);
+hk_status hk_check_activation(const hk_activation *a);
+hk_status hk_check_offsets(int32_t input_offset, int32_t output_offset);
+hk_status hk_check_quant(const hk_quant *q, int32_t channels);
+/* Output (h, w) of a window over the padded input must be what output_dims says. */
+hk_status hk_check_window(const hk_dims *input_dims, int32_t kh, int32_t kw, const hk_hw *stride,
+                          const hk_hw *dilation, const hk_padding *padding,
+                          const hk_dims *output_dims);
+hk_status hk_check_conv(const hk_conv_params *params, const hk_quant *quant, const hk_dims *input_dims,
+                        int32_t kh, int32_t kw, const hk_dims *output_dims);
+
+#endif

@@ -1,0 +1,63 @@
+/* Portable int8 2-D convolution: stride, dilation, explicit padding, per-tensor or per-channel. */
+#include "hk_check.h"
+#include "hk_nn.h"
+#include "hk_requant.h"
+
+int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    return 0;
+}
+
+hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
+                       const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
+                       const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
+                       int8_t *output)
+{
+    (void)ctx;
+    if (input == 0 || filter == 0 || output == 0 || filter_dims == 0) {
+        return HK_ERR_NULL;
+    }
+    hk_status st = hk_check_conv(params, quant, input_dims, filter_dims->h, filter_dims->w, output_dims);
+    if (st != HK_OK) {
+        return st;
+    }
+    if (filter_dims->c != input_dims->c) {
+        return HK_ERR_DIMS;
+    }
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t per_channel = quant->count > 1;
+    for (int32_t oy = 0; oy < output_dims->h; oy++) {
+        const int32_t y0 = oy * params->stride.h - params->padding.top;
+        for (int32_t ox = 0; ox < output_dims->w; ox++) {
+            const int32_t x0 = ox * params->stride.w - params->padding.left;
+            for (int32_t oc = 0; oc < output_dims->c; oc++) {
+                int32_t acc = bias ? bias[oc] : 0;
+                for (int32_t ky = 0; ky < k_h; ky++) {
+                    const int32_t iy = y0 + ky * params->dilation.h;
+                    if (iy < 0 || iy >= in_h) {
+                        continue;
+                    }
+                    for (int32_t kx = 0; kx < k_w; kx++) {
+                        const int32_t ix = x0 + kx * params->dilation.w;
+                        if (ix < 0 || ix >= in_w) {
+                            continue;
+                        }
+                        const int8_t *x = input + (iy * in_w + ix) * in_c;
+                        const int8_t *w = filter + ((oc * k_h + ky) * k_w + kx) * in_c;
+                        for (int32_t ic = 0; ic < in_c; ic++) {
+                            acc += (int32_t)w[ic] * ((int32_t)x[ic] + params->input_offset);
+                        }
+                    }
+                }
+                const int32_t q = per_channel ? oc : 0;
+                const int32_t v = hk_requantize(acc, quant->multiplier[q], quant->shift[q]) + params->output_offset;
+                output[(oy * output_dims->w + ox) * output_dims->c + oc] =
+                    hk_clamp_s8(v, params->activation.min, params->activation.max);
+            }
+        }
+    }
+    return HK_OK;
+}

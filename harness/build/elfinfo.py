@@ -1,0 +1,56 @@
+"""What an ELF occupies on the target, read with pyelftools."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from harness.targets import Region, Target
+
+
+@dataclass(frozen=True)
+class Footprint:
+    flash_bytes: int  # code, constants and the load image of initialised data
+    ram_bytes: int  # data, bss and the reserved stack
+    stack_bytes: int  # reserved stack (part of ram_bytes)
+
+
+def _inside(addr: int, region: Optional[Region]) -> bool:
+    return region is not None and region.origin <= addr < region.origin + region.size
+
+
+def footprint(elf: Path, target: Target) -> Footprint:
+    flash = ram = stack = 0
+    with open(elf, "rb") as f:
+        for section in ELFFile(f).iter_sections():
+            if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
+                continue
+            addr, size = section["sh_addr"], section["sh_size"]
+            if _inside(addr, target.flash):
+                flash += size
+            elif _inside(addr, target.ram) or _inside(addr, target.ccm):
+                ram += size
+                if section["sh_type"] == "SHT_PROGBITS":
+                    flash += size  # initial values are copied from flash at reset
+                if section.name == ".stack":
+                    stack += size
+    return Footprint(flash, ram, stack)
+
+
+def function_at(elf: Path, address: int) -> Optional[str]:
+    """Name of the function containing `address` (Thumb bit ignored), for fault reports."""
+    address &= ~1
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        if symtab is None:
+            return None
+        for sym in symtab.iter_symbols():
+            if sym["st_info"]["type"] != "STT_FUNC":
+                continue
+            start = sym["st_value"] & ~1
+            if start <= address < start + max(sym["st_size"], 1):
+                return sym.name
+    return None

@@ -1,0 +1,228 @@
+"""The `harness` command. Exit status: 0 verified; 1 the firmware failed verification (mismatch,
+fault, crash, hang, garbage output); 2 bad input or a missing tool; 130 interrupted."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from harness import __version__
+from harness.emu import EmulatorCrashed, EmulatorTimeout, FirmwareFault
+from harness.errors import HarnessError
+from harness.protocol import ProtocolError
+from harness.session import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT, build, emulate, run_model
+from harness.targets import TARGETS
+from harness.verify import reference_logits
+from harness.verify.golden import format_golden, golden_path, read_golden, write_golden
+from harness.zoo import ZOO
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+FAILURES = (EmulatorCrashed, EmulatorTimeout, FirmwareFault, ProtocolError)
+
+
+def _progress(msg: str) -> None:
+    print(f"harness: {msg}", file=sys.stderr, flush=True)
+
+
+def _write_json(path: str, data: object) -> None:
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    _progress(f"wrote {path}")
+
+
+# ------------------------------------------------------------------------------------ doctor
+
+
+def _tool_version(cmd: list[str]) -> Optional[str]:
+    if shutil.which(cmd[0]) is None:
+        return None
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "found"
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check every tool and package the harness needs; say what is missing and how to get it."""
+    rows: list[tuple[str, bool, str, bool]] = []  # (what, ok, detail, required)
+    apt = "apt-get install --no-install-recommends"
+    for module, package in (("numpy", "numpy"), ("serial", "pyserial"), ("elftools", "pyelftools")):
+        try:
+            mod = importlib.import_module(module)
+            rows.append((package, True, getattr(mod, "__version__", "installed"), True))
+        except ImportError:
+            rows.append((package, False, f"missing: pip install {package} (or make bootstrap)", True))
+    for cmd, pkg in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("cmake", "cmake"), ("qemu-system-arm", "qemu-system-arm")):
+        version = _tool_version([cmd, "--version"])
+        rows.append((cmd, version is not None, version or f"missing: {apt} {pkg} (or make bootstrap)", True))
+    if shutil.which("qemu-system-arm"):
+        machines = subprocess.run(["qemu-system-arm", "-M", "help"], capture_output=True, text=True).stdout
+        for target in TARGETS.values():
+            if target.qemu_machine:
+                ok = re.search(rf"^{re.escape(target.qemu_machine)}\s", machines, re.M) is not None
+                rows.append((f"QEMU machine {target.qemu_machine} ({target.name})", ok,
+                             "available" if ok else "this QEMU lacks it: install QEMU 7.2 or newer", True))
+    for module, package in (("pytest", "pytest"), ("robot", "robotframework"), ("hypothesis", "hypothesis")):
+        try:
+            mod = importlib.import_module(module)
+            rows.append((package, True, getattr(mod, "__version__", "installed"), False))
+        except ImportError:
+            rows.append((package, False, f"missing (needed by make test): pip install -e '.[test]'", False))
+    renode = _tool_version(["renode", "--version"])
+    rows.append(("renode", renode is not None, renode or
+                 "not installed (optional): get it from https://renode.io (it is not in Debian or PyPI)", False))
+    width = max(len(r[0]) for r in rows)
+    for what, ok, detail, required in rows:
+        mark = "ok  " if ok else ("MISSING" if required else "absent ")
+        print(f"{mark:8}{what.ljust(width)}  {detail}")
+    missing = [r[0] for r in rows if r[3] and not r[1]]
+    if missing:
+        print(f"\n{len(missing)} required item(s) missing: {', '.join(missing)}. `make bootstrap` installs them.")
+        return EXIT_USAGE
+    print("\nall required tools are present")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- list
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """The models of the zoo and the targets."""
+    if args.json:
+        print(json.dumps({
+            "models": [{"name": e.name, "description": e.description} for e in ZOO.values()],
+            "targets": [{"name": t.name, "core": t.core, "qemu_machine": t.qemu_machine,
+                         "description": t.description} for t in TARGETS.values()],
+        }, indent=2))
+        return EXIT_OK
+    width = max(len(n) for n in ZOO)
+    print("models:")
+    for e in ZOO.values():
+        print(f"  {e.name.ljust(width)}  {e.description}")
+    print("targets:")
+    width = max(len(n) for n in TARGETS)
+    for t in TARGETS.values():
+        print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Build, emulate and verify one model; exit 0 only when every logit matches."""
+    report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress)
+    print(report.render())
+    if args.json:
+        _write_json(args.json, report.to_json())
+    return EXIT_OK if report.verdict.match else EXIT_FAILED
+
+
+# ------------------------------------------------------------------------------------ golden
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    """Write the golden file from the Python reference, after the firmware has matched it."""
+    model, target, firmware = build(args.model, args.target, log=_progress)
+    reference = reference_logits(model)
+    _progress(f"running {args.model} on {args.emulator} to confirm the firmware matches the reference")
+    run, _, failure = emulate(firmware, target, args.emulator, args.timeout)
+    if failure is not None:
+        raise HarnessError(f"not writing the golden file: {failure}")
+    firmware_logits = [run.logits.get(s) for s in range(len(reference))]
+    if run.status != "ok" or firmware_logits != reference:
+        diffs = [f"sample {s}" for s, row in enumerate(firmware_logits) if row != reference[s]]
+        raise HarnessError(
+            "not writing the golden file: the firmware does not match the Python reference "
+            f"(status {run.status}; differing: {', '.join(diffs) or 'none'}); run `harness run {args.model}` for details"
+        )
+    path = golden_path(args.model, args.target)
+    old = read_golden(path) if path.exists() else None
+    if old == reference:
+        print(f"{path}: unchanged ({len(reference)} samples)")
+        return EXIT_OK
+    write_golden(path, format_golden(args.model, args.target, reference))
+    if old is None:
+        print(f"{path}: written ({len(reference)} samples x {len(reference[0])} logits)")
+    else:
+        changed = [(s, p) for s in range(len(reference)) for p in range(len(reference[s]))
+                   if s >= len(old) or p >= len(old[s]) or old[s][p] != reference[s][p]]
+        shown = ", ".join(f"sample {s} position {p}" for s, p in changed[:10])
+        more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+        print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- main
+
+
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
+                   help=f"board to build for and emulate (default {DEFAULT_TARGET})")
+    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=["qemu"],
+                   help=f"emulator backend (default {DEFAULT_EMULATOR})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"wall-clock limit for one emulator run (default {DEFAULT_TIMEOUT:g})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Prove an int8 network compiled for Cortex-M computes exactly what the Python "
+                    "reference computes, and measure each layer, on an emulated STM32.",
+        epilog="exit status: 0 verified, 1 verification failed, 2 bad input or missing tool",
+    )
+    parser.add_argument("--version", action="version", version=f"cortexm-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("doctor", help="check the toolchain, emulators and packages",
+                       description=cmd_doctor.__doc__)
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("list", help="list models and targets", description=cmd_list.__doc__)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "run", help="build, emulate and verify a model",
+        description="Build MODEL for the target (cached by input hash), run it on the emulator, and "
+                    "compare its int8 logits byte for byte with the Python integer reference and "
+                    "golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
+    )
+    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    _add_target_options(p)
+    p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "golden", help="write or refresh a model's golden file",
+        description="Run MODEL on the emulator and, if its logits equal the Python integer reference, "
+                    "write them to golden/MODEL/TARGET.txt atomically. The only way a golden file changes.",
+    )
+    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    _add_target_options(p)
+    p.set_defaults(func=cmd_golden)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FAILURES as e:
+        print(f"harness: FAILED: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except HarnessError as e:
+        print(f"harness: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

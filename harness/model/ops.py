@@ -1,0 +1,226 @@
+"""The op table: for each layer type, its arity, how its output grid is chosen, shape inference,
+MAC count and parameter checks. Adding an op here is one row plus its reference and C kernel."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+from harness.quant import QuantParams, f32
+
+if TYPE_CHECKING:
+    from harness.model.graph import Layer
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """A layer's attributes or weights do not fit its input shape."""
+
+
+# How a layer's output quantization grid is decided.
+GRID_CALIBRATED = "calibrated"  # observed range of the float output (requantizing layers)
+GRID_INHERITED = "inherited"  # same (scale, zero_point) as the first input
+GRID_FIXED = "fixed"  # a constant grid (LUT activations, softmax)
+
+ACTIVATIONS = ("none", "relu", "relu6")
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    arity: int
+    grid: str
+    has_weights: bool
+    infer_shape: Callable[["Layer", list[Shape]], Shape]
+    macs: Callable[["Layer", list[Shape], Shape], int]
+    fixed_grid: Optional[QuantParams] = None
+    fused_activation: bool = False
+    description: str = ""
+    defaults: Optional[Callable[[dict], None]] = None
+    channel_axis: int = 0  # output-channel axis of the weight layout
+
+
+def _pair(v: object, what: str) -> tuple[int, int]:
+    if isinstance(v, int):
+        v = (v, v)
+    if (
+        not isinstance(v, (tuple, list))
+        or len(v) != 2
+        or not all(isinstance(i, int) and i >= 1 for i in v)
+    ):
+        raise ShapeError(f"{what} must be a positive int or a pair of positive ints, got {v!r}")
+    return int(v[0]), int(v[1])
+
+
+def _image(shape: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ShapeError(f"{what} must be an image (H, W, C), got shape {shape}")
+    return shape[0], shape[1], shape[2]
+
+
+def resolve_padding(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Explicit (top, bottom, left, right) padding of a windowed layer; 'same' follows TFLite."""
+    pad = layer.attrs.get("padding", "valid")
+    if pad == "valid":
+        return (0, 0, 0, 0)
+    h, w, _ = _image(in_shape, "input")
+    sh, sw = _pair(layer.attrs.get("stride", 1), "stride")
+    dh, dw = _pair(layer.attrs.get("dilation", 1), "dilation")
+    if pad == "same":
+        out = []
+        for size, k, s, d in ((h, kernel[0], sh, dh), (w, kernel[1], sw, dw)):
+            o = -(-size // s)
+            total = max((o - 1) * s + (k - 1) * d + 1 - size, 0)
+            out += [total // 2, total - total // 2]
+        return (out[0], out[1], out[2], out[3])
+    if isinstance(pad, (tuple, list)) and len(pad) == 4 and all(isinstance(p, int) and p >= 0 for p in pad):
+        return (int(pad[0]), int(pad[1]), int(pad[2]), int(pad[3]))
+    raise ShapeError(f"padding must be 'valid', 'same' or (top, bottom, left, right) >= 0, got {pad!r}")
+
+
+def window_output(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int]:
+    """Output (H, W) of a strided, dilated, padded window over an image."""
+    h, w, _ = _image(in_shape, "input")
+    sh, sw = _pair(layer.attrs.get("stride", 1), "stride")
+    dh, dw = _pair(layer.attrs.get("dilation", 1), "dilation")
+    top, bottom, left, right = resolve_padding(layer, in_shape, kernel)
+    eff_h = (kernel[0] - 1) * dh + 1
+    eff_w = (kernel[1] - 1) * dw + 1
+    oh = (h + top + bottom - eff_h) // sh + 1
+    ow = (w + left + right - eff_w) // sw + 1
+    if oh < 1 or ow < 1 or h + top + bottom < eff_h or w + left + right < eff_w:
+        raise ShapeError(
+            f"window {kernel[0]}x{kernel[1]} (dilation {dh}x{dw}) does not fit the padded input "
+            f"{h + top + bottom}x{w + left + right}"
+        )
+    return oh, ow
+
+
+def _weights_shape(layer: "Layer") -> Shape:
+    w = layer.weights if layer.weights is not None else layer.float_weights
+    if w is None:
+        raise ShapeError("has no weights")
+    return tuple(int(d) for d in w.shape)
+
+
+def _conv_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    _, _, c = _image(ins[0], "input")
+    ws = _weights_shape(layer)
+    if len(ws) != 4:
+        raise ShapeError(f"conv weights must be OHWI [out_c][kh][kw][in_c], got shape {ws}")
+    if ws[3] != c:
+        raise ShapeError(f"weights have {ws[3]} input channels, the input has {c}")
+    oh, ow = window_output(layer, ins[0], (ws[1], ws[2]))
+    return (oh, ow, ws[0])
+
+
+def _conv_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+    ws = _weights_shape(layer)
+    return out[0] * out[1] * out[2] * ws[1] * ws[2] * ws[3]
+
+
+def _pointwise_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    ws = _weights_shape(layer)
+    if len(ws) != 4 or ws[1] != 1 or ws[2] != 1:
+        raise ShapeError(f"pointwise weights must be [out_c][1][1][in_c], got shape {ws}")
+    return _conv_shape(layer, ins)
+
+
+def _depthwise_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    _, _, c = _image(ins[0], "input")
+    ws = _weights_shape(layer)
+    if len(ws) != 3:
+        raise ShapeError(f"depthwise weights must be [kh][kw][c * multiplier], got shape {ws}")
+    if ws[2] % c != 0:
+        raise ShapeError(f"depthwise weights have {ws[2]} channels, not a multiple of the input's {c}")
+    oh, ow = window_output(layer, ins[0], (ws[0], ws[1]))
+    return (oh, ow, ws[2])
+
+
+def _depthwise_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+    ws = _weights_shape(layer)
+    return out[0] * out[1] * out[2] * ws[0] * ws[1]
+
+
+def _size(shape: Shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _dense_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    ws = _weights_shape(layer)
+    if len(ws) != 2:
+        raise ShapeError(f"dense weights must be [out][in], got shape {ws}")
+    if ws[1] != _size(ins[0]):
+        raise ShapeError(f"weights take {ws[1]} inputs, the input has {_size(ins[0])} values {ins[0]}")
+    return (ws[0],)
+
+
+def _dense_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+    ws = _weights_shape(layer)
+    return ws[0] * ws[1]
+
+
+def _same_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    return ins[0]
+
+
+def _pool_kernel(layer: "Layer") -> tuple[int, int]:
+    return _pair(layer.attrs.get("pool", 2), "pool")
+
+
+def _pool_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    _, _, c = _image(ins[0], "input")
+    if layer.attrs.get("padding", "valid") != "valid":
+        raise ShapeError("pooling supports padding 'valid' only; add a pad2d layer before it")
+    oh, ow = window_output(layer, ins[0], _pool_kernel(layer))
+    return (oh, ow, c)
+
+
+def _pool_defaults(attrs: dict) -> None:
+    attrs.setdefault("pool", 2)
+    attrs.setdefault("stride", attrs["pool"])
+
+
+def _gap_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    _, _, c = _image(ins[0], "input")
+    return (c,)
+
+
+def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    h, w, c = _image(ins[0], "input")
+    pads = layer.attrs.get("pads")
+    if not (isinstance(pads, (tuple, list)) and len(pads) == 4 and all(isinstance(p, int) and p >= 0 for p in pads)):
+        raise ShapeError(f"pads must be (top, bottom, left, right) >= 0, got {pads!r}")
+    return (h + pads[0] + pads[1], w + pads[2] + pads[3], c)
+
+
+def _no_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+    return 0
+
+
+OPS: dict[str, OpSpec] = {
+    spec.name: spec
+    for spec in (
+        OpSpec("conv2d", 1, GRID_CALIBRATED, True, _conv_shape, _conv_macs, fused_activation=True,
+               description="2-D convolution, OHWI weights, per-tensor or per-channel"),
+        OpSpec("depthwise_conv2d", 1, GRID_CALIBRATED, True, _depthwise_shape, _depthwise_macs,
+               fused_activation=True, channel_axis=2,
+               description="depthwise convolution, [kh][kw][c] weights, per-channel"),
+        OpSpec("pointwise_conv2d", 1, GRID_CALIBRATED, True, _pointwise_shape, _conv_macs,
+               fused_activation=True, description="1x1 convolution"),
+        OpSpec("dense", 1, GRID_CALIBRATED, True, _dense_shape, _dense_macs, fused_activation=True,
+               description="fully connected, [out][in] weights"),
+        OpSpec("relu", 1, GRID_INHERITED, False, _same_shape, _no_macs, description="clamp at the zero point"),
+        OpSpec("maxpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs,
+               description="max over a window", defaults=_pool_defaults),
+        OpSpec("global_avgpool2d", 1, GRID_INHERITED, False, _gap_shape, _no_macs,
+               description="mean over H and W, rounded half away"),
+        OpSpec("pad2d", 1, GRID_INHERITED, False, _pad_shape, _no_macs,
+               description="constant padding with the input zero point"),
+        OpSpec("sigmoid", 1, GRID_FIXED, False, _same_shape, _no_macs,
+               fixed_grid=QuantParams(f32(1 / 256), -128), description="256-entry int8 lookup table"),
+    )
+}

@@ -1,0 +1,62 @@
+"""Post-training calibration: from a float graph and sample inputs to an int8 graph."""
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+import numpy as np
+
+from harness.model.graph import Graph, ModelError
+from harness.model.ops import GRID_CALIBRATED, GRID_FIXED, GRID_INHERITED
+from harness.quant import (
+    QuantParams,
+    calibrate_asymmetric,
+    quantize_bias,
+    quantize_weights,
+    symmetric_weight_scales,
+)
+from harness.reference import run_float
+
+def weights_per_channel(op: str, attrs: dict) -> bool:
+    """Per-channel weights unless the layer says otherwise; depthwise defaults to per channel."""
+    return bool(attrs.get("per_channel", op == "depthwise_conv2d"))
+
+
+def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str]] = None) -> Graph:
+    """A quantized copy of `graph`, its grids fitted to the float activations over `samples`.
+
+    `observe` maps a tensor to another whose observed range sets its grid (resnet18_block's add
+    output is calibrated on the range seen after the ReLU that follows it).
+    """
+    observe = observe or {}
+    g = copy.deepcopy(graph)
+    values = run_float(g, samples)
+
+    def observed(name: str) -> QuantParams:
+        v = values[observe.get(name, name)]
+        return calibrate_asymmetric(float(v.min()), float(v.max()))
+
+    g.tensors[g.input].quant = observed(g.input)
+    for layer in g.layers:
+        spec = layer.spec
+        out = g.tensors[layer.output]
+        if spec.grid == GRID_FIXED:
+            out.quant = spec.fixed_grid
+        elif spec.grid == GRID_INHERITED:
+            out.quant = g.tensors[layer.inputs[0]].quant
+        else:
+            assert spec.grid == GRID_CALIBRATED
+            out.quant = observed(layer.output)
+        if spec.has_weights:
+            if layer.float_weights is None:
+                raise ModelError(f"layer '{layer.name}' ({layer.op}): no float weights to calibrate")
+            axis = spec.channel_axis
+            w = layer.float_weights
+            scales = symmetric_weight_scales(w, weights_per_channel(layer.op, layer.attrs), axis)
+            b = layer.float_bias if layer.float_bias is not None else np.zeros(out.shape[-1], np.float32)
+            in_scale = g.tensors[layer.inputs[0]].quant.scale
+            layer.weight_scales = scales
+            layer.weights = quantize_weights(w, scales, axis)
+            layer.bias = quantize_bias(b, in_scale, scales)
+    g.validate()
+    return g

@@ -1,0 +1,190 @@
+"""Reports of a verified run: a table for people, JSON for machines. Every cycle figure carries the
+counter it came from and that counter's unit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from harness.build import Firmware
+from harness.protocol import FirmwareRun
+from harness.targets import Target
+from harness.verify import Verdict
+
+#: What each firmware counter counts.
+COUNTER_UNITS = {
+    "dwt": "cycles",
+    "icount": "instructions",
+    "timer": "timer ticks",
+    "none": "nothing (no counter advanced)",
+}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    name: str
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    cycles: int  # the largest over the test samples
+    cycles_per_sample: tuple[int, ...]
+
+
+@dataclass
+class RunReport:
+    model: str
+    target: Target
+    emulator: str
+    emulator_version: str
+    firmware: Firmware
+    run: FirmwareRun
+    verdict: Verdict
+    layers: list[LayerRow]
+    golden_file: Path
+    predictions: Optional[list[int]] = None
+    labels: Optional[list[int]] = None
+
+    @property
+    def counter(self) -> str:
+        return self.run.boot.counter if self.run.boot else "none"
+
+    @property
+    def unit(self) -> str:
+        return COUNTER_UNITS.get(self.counter, "unknown")
+
+    @property
+    def total_cycles(self) -> int:
+        return sum(row.cycles for row in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(row.macs for row in self.layers)
+
+    def sample_totals(self) -> list[int]:
+        n = len(self.layers[0].cycles_per_sample) if self.layers else 0
+        return [sum(row.cycles_per_sample[s] for row in self.layers) for s in range(n)]
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.verdict
+        fp = self.firmware.footprint
+        data: dict[str, Any] = {
+            "model": self.model,
+            "target": self.target.name,
+            "emulator": self.emulator,
+            "emulator_version": self.emulator_version,
+            "counter": self.counter,
+            "unit": self.unit,
+            "match": v.match,
+            "reference_match": v.reference_match,
+            "golden_match": v.golden_match,
+            "golden_file": str(self.golden_file),
+            "problems": list(v.problems),
+            "mismatches": [m.__dict__ for m in v.mismatches],
+            "logits": [self.run.logits.get(s, []) for s in range(len(v.reference))],
+            "reference": v.reference,
+            "golden": v.golden,
+            "layers": [
+                {
+                    "index": r.index, "name": r.name, "op": r.op, "output_shape": list(r.output_shape),
+                    "macs": r.macs, "cycles": r.cycles, "cycles_per_sample": list(r.cycles_per_sample),
+                }
+                for r in self.layers
+            ],
+            "total_cycles": self.total_cycles,
+            "total_cycles_per_sample": self.sample_totals(),
+            "total_macs": self.total_macs,
+            "flash_bytes": fp.flash_bytes,
+            "ram_bytes": fp.ram_bytes,
+            "stack_reserved_bytes": fp.stack_bytes,
+            "stack_used_bytes": self.run.stack_used,
+            "weight_bytes": self.firmware.weight_bytes,
+            "arena_bytes": self.firmware.arena_bytes,
+            "build": {
+                "id": self.firmware.build_id,
+                "elf": str(self.firmware.elf),
+                "cached": self.firmware.cached,
+                "compiler": self.firmware.compiler,
+                "flags": list(self.firmware.flags),
+                "kernel_variant": "portable",
+            },
+        }
+        if self.labels is not None and self.predictions is not None:
+            correct = sum(int(p == l) for p, l in zip(self.predictions, self.labels))
+            data["accuracy"] = {"correct": correct, "total": len(self.labels), "predictions": self.predictions}
+        elif self.predictions is not None:
+            data["predictions"] = self.predictions
+        return data
+
+    def render(self) -> str:
+        return "\n".join(_render_lines(self))
+
+
+def _kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+
+
+def _render_lines(rep: RunReport) -> list[str]:
+    v = rep.verdict
+    counted = "exact, repeatable" if rep.counter == "icount" else rep.unit
+    out = [
+        f"{rep.model} on {rep.target.name} ({rep.target.core}) under {rep.emulator_version}",
+        f"counter: {rep.counter} ({rep.unit}; {counted}), per layer the largest of {len(v.reference)} samples",
+        "",
+    ]
+    unit = "instr" if rep.counter == "icount" else "cycles"
+    total = rep.total_cycles
+    rows = []
+    for r in rep.layers:
+        rows.append([
+            str(r.index), r.name, r.op, "x".join(map(str, r.output_shape)), f"{r.macs:,}", f"{r.cycles:,}",
+            f"{r.macs / r.cycles:.3f}" if r.macs and r.cycles else "-",
+            f"{100 * r.cycles / total:.1f}%" if total else "-",
+        ])
+    rows.append(["", "total", "", "", f"{rep.total_macs:,}", f"{total:,}",
+                 f"{rep.total_macs / total:.3f}" if total else "-", "100.0%" if total else "-"])
+    headers = ["#", "layer", "op", "output", "MACs", rep.unit if rep.counter != "icount" else "instructions",
+               f"MACs/{unit}", "share"]
+    out += _table(headers, rows, right={0, 4, 5, 6, 7})
+    fp = rep.firmware.footprint
+    stack = f"stack {rep.run.stack_used} B used of {fp.stack_bytes} B" if rep.run.stack_used is not None else ""
+    out += [
+        "",
+        f"memory: flash {_kib(fp.flash_bytes)} of {_kib(rep.target.flash.size)}, RAM {_kib(fp.ram_bytes)} of "
+        f"{_kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
+        f"image: {rep.firmware.elf} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
+    ]
+    if rep.labels is not None and rep.predictions is not None:
+        correct = sum(int(p == l) for p, l in zip(rep.predictions, rep.labels))
+        out.append(f"accuracy on the test samples: {correct}/{len(rep.labels)} (predictions {rep.predictions})")
+    elif rep.predictions is not None:
+        out.append(f"predicted classes of the test samples: {rep.predictions}")
+    out.append("")
+    for p in v.problems:
+        out.append(f"PROBLEM: {p}")
+    ref_bad = [m for m in v.mismatches if m.against == "reference"]
+    gold_bad = [m for m in v.mismatches if m.against == "golden"]
+    for label, bad in (("Python reference", ref_bad), (str(rep.golden_file), gold_bad)):
+        for m in bad[:20]:
+            out.append(f"MISMATCH vs {label}: {m}")
+        if len(bad) > 20:
+            out.append(f"... and {len(bad) - 20} more mismatches vs {label}")
+    if v.golden is None:
+        out.append(f"NO GOLDEN FILE: {rep.golden_file} does not exist; create it with `harness golden {rep.model} --target {rep.target.name}`")
+    n = len(v.reference)
+    if v.match:
+        out.append(f"VERIFIED: {n} samples bit-exact: firmware = Python reference = golden ({rep.golden_file})")
+    else:
+        ref = "matches" if v.reference_match else "DIFFERS from"
+        gold = {True: "matches", False: "DIFFERS from", None: "has no"}[v.golden_match]
+        out.append(f"FAILED: firmware {ref} the Python reference and {gold} golden file")
+    return out

@@ -1,0 +1,83 @@
+"""Golden files: the locked int8 logits of a model on a target, text, reviewed like code.
+
+They change only through `harness golden`, which writes them atomically (temporary file in the
+same directory, fsync, rename), so an interrupted write never leaves a torn file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from harness.errors import HarnessError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class GoldenError(HarnessError):
+    """A golden file that cannot be read as one."""
+
+
+def golden_dir() -> Path:
+    """$HARNESS_GOLDEN_DIR, else golden/ in the project."""
+    return Path(os.environ.get("HARNESS_GOLDEN_DIR", PROJECT_ROOT / "golden"))
+
+
+def golden_path(model: str, target: str) -> Path:
+    return golden_dir() / model / f"{target}.txt"
+
+
+def format_golden(model: str, target: str, logits: list[list[int]]) -> str:
+    outputs = len(logits[0]) if logits else 0
+    lines = [
+        "# cortexm-harness golden int8 logits",
+        f"# model: {model}  target: {target}  samples: {len(logits)}  outputs: {outputs}",
+        f"# Written by `harness golden {model} --target {target}`; change it only that way.",
+        "# One line per test sample: the sample index, a colon, then its int8 logits.",
+    ]
+    lines += [f"{s}: " + " ".join(str(v) for v in row) for s, row in enumerate(logits)]
+    return "\n".join(lines) + "\n"
+
+
+def read_golden(path: Path) -> Optional[list[list[int]]]:
+    """The logits per sample, or None when there is no golden file."""
+    if not path.exists():
+        return None
+    rows: dict[int, list[int]] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        head, sep, body = line.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            sample = int(head)
+            values = [int(v) for v in body.split()]
+        except ValueError:
+            raise GoldenError(f"{path}:{number}: expected 'SAMPLE: v v v ...', got {raw!r}") from None
+        if any(not -128 <= v <= 127 for v in values):
+            raise GoldenError(f"{path}:{number}: a value is outside int8 [-128, 127]")
+        if sample in rows:
+            raise GoldenError(f"{path}:{number}: sample {sample} appears twice")
+        rows[sample] = values
+    if sorted(rows) != list(range(len(rows))):
+        raise GoldenError(f"{path}: samples must be numbered 0..{len(rows) - 1}, found {sorted(rows)}")
+    return [rows[s] for s in range(len(rows))]
+
+
+def write_golden(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
