@@ -73,13 +73,13 @@ def compiler_version() -> str:
     return out.splitlines()[0].strip() if out else "arm-none-eabi-gcc (unknown version)"
 
 
-def _source_files() -> list[Path]:
-    if not (FIRMWARE_DIR / "CMakeLists.txt").exists():
+def _source_files(firmware_dir: Path) -> list[Path]:
+    if not (firmware_dir / "CMakeLists.txt").exists():
         raise BuildError(
-            f"firmware sources not found at {FIRMWARE_DIR}: the harness must run from a checkout "
+            f"firmware sources not found at {firmware_dir}: the harness must run from a checkout "
             "installed with `pip install -e .`"
         )
-    files = [p for d in (FIRMWARE_DIR, CMAKE_DIR) for p in d.rglob("*") if p.is_file()]
+    files = [p for d in (firmware_dir, CMAKE_DIR) for p in d.rglob("*") if p.is_file()]
     return sorted(files)
 
 
@@ -94,13 +94,13 @@ def memory_script(target: Target) -> str:
     return "\n".join(lines)
 
 
-def _build_key(source: str, memory: str, target: Target) -> str:
+def _build_key(source: str, memory: str, target: Target, firmware_dir: Path) -> str:
     h = hashlib.sha256()
     for part in (source, memory, repr(target), compiler_version(), repr(OPT_FLAGS)):
         h.update(part.encode())
         h.update(b"\0")
-    for path in _source_files():
-        h.update(str(path.relative_to(PROJECT_ROOT)).encode())
+    for path in _source_files(firmware_dir):
+        h.update(str(path.relative_to(path.anchor)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -118,15 +118,30 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
     return out
 
 
-def build_firmware(model: Model, target: Target, log: Optional[Callable[[str], None]] = None) -> Firmware:
-    """The ELF for (model, target), from the cache when its inputs are unchanged."""
+@dataclass(frozen=True)
+class Image:
+    elf: Path
+    build_id: str
+    cached: bool
+
+
+def build_image(
+    name: str,
+    source: str,
+    target: Target,
+    log: Optional[Callable[[str], None]] = None,
+    firmware_dir: Path = FIRMWARE_DIR,
+) -> Image:
+    """Build firmware from a generated (or hand-written) model.c; cached by the hash of all inputs.
+
+    `firmware_dir` lets tests build a mutated copy of the firmware tree.
+    """
     say = log or (lambda msg: None)
     cmake = require_tool("cmake")
     require_tool("arm-none-eabi-gcc")
-    gen = generate(model)
     memory = memory_script(target)
-    key = _build_key(gen.source, memory, target)
-    out_dir = build_root() / target.name / f"{model.name}-{key}"
+    key = _build_key(source, memory, target, firmware_dir)
+    out_dir = build_root() / target.name / f"{name}-{key}"
     elf = out_dir / "firmware.elf"
     stamp = out_dir / "complete"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,15 +150,15 @@ def build_firmware(model: Model, target: Target, log: Optional[Callable[[str], N
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
             cached = False
-            say(f"building {model.name} for {target.name} in {out_dir}")
+            say(f"building {name} for {target.name} in {out_dir}")
             gen_dir = out_dir / "gen"
             gen_dir.mkdir(exist_ok=True)
-            (gen_dir / "model.c").write_text(gen.source)
+            (gen_dir / "model.c").write_text(source)
             (gen_dir / "memory.ld").write_text(memory)
             cmake_dir = out_dir / "cmake"
             _run(
                 [
-                    cmake, "-S", str(FIRMWARE_DIR), "-B", str(cmake_dir),
+                    cmake, "-S", str(firmware_dir), "-B", str(cmake_dir),
                     f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
                     f"-DHK_PLATFORM={target.platform}",
                     f"-DHK_BOARD={target.board}",
@@ -159,13 +174,22 @@ def build_firmware(model: Model, target: Target, log: Optional[Callable[[str], N
             _run([cmake, "--build", str(cmake_dir), "-j", str(os.cpu_count() or 1)], out_dir, "compile")
             shutil.copyfile(cmake_dir / "firmware.elf", elf)
             stamp.write_text(key + "\n")
+    return Image(elf, key, cached)
+
+
+def build_firmware(
+    model: Model, target: Target, log: Optional[Callable[[str], None]] = None, firmware_dir: Path = FIRMWARE_DIR
+) -> Firmware:
+    """The ELF for (model, target), from the cache when its inputs are unchanged."""
+    gen = generate(model)
+    image = build_image(model.name, gen.source, target, log, firmware_dir)
     return Firmware(
-        elf=elf,
-        build_id=key,
+        elf=image.elf,
+        build_id=image.build_id,
         model=model.name,
         target=target.name,
-        cached=cached,
-        footprint=footprint(elf, target),
+        cached=image.cached,
+        footprint=footprint(image.elf, target),
         weight_bytes=gen.weight_bytes,
         arena_bytes=gen.arena.size,
         compiler=compiler_version(),

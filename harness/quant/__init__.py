@@ -32,7 +32,9 @@ class QuantError(HarnessError, ValueError):
 def round_half_away(x: Union[float, np.ndarray]) -> Union[int, np.ndarray]:
     """C `lround`: round to nearest, ties away from zero (Python's round() is ties-to-even)."""
     if isinstance(x, np.ndarray):
-        return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
+        # saturate first: values beyond int64 would otherwise cast to garbage
+        r = np.sign(x) * np.floor(np.abs(x) + 0.5)
+        return np.clip(r, -(2.0**62), 2.0**62).astype(np.int64)
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 

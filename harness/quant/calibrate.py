@@ -30,10 +30,18 @@ def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str
     """
     observe = observe or {}
     g = copy.deepcopy(graph)
+    for layer in g.layers:
+        for what, arr in (("weights", layer.float_weights), ("bias", layer.float_bias)):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise ModelError(f"layer '{layer.name}' ({layer.op}): float {what} are not all finite")
+    if not np.all(np.isfinite(samples)):
+        raise ModelError(f"model '{g.name}': calibration samples are not all finite")
     values = run_float(g, samples)
 
     def observed(name: str) -> QuantParams:
         v = values[observe.get(name, name)]
+        if not np.all(np.isfinite(v)):
+            raise ModelError(f"tensor '{name}': the float model produces non-finite values during calibration")
         return calibrate_asymmetric(float(v.min()), float(v.max()))
 
     g.tensors[g.input].quant = observed(g.input)

@@ -1,0 +1,1 @@
+"""Robot Framework keyword library of the harness: `Library    harness.robot.HarnessLibrary`."""

@@ -1,0 +1,100 @@
+"""The `harness` command as users and the acceptance checks drive it."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.verify.golden import PROJECT_ROOT, read_golden
+
+GOLDEN = PROJECT_ROOT / "golden"
+
+
+def test_list_names_models_and_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "xor_mlp" in out and "kws_cnn" in out and "stm32f405" in out
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {m["name"] for m in data["models"]} >= {"xor_mlp", "kws_cnn"}
+
+
+def test_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_missing_toolchain_is_explained(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["run", "xor_mlp"]) == 2
+    err = capsys.readouterr().err
+    assert "not found on PATH" in err and "make bootstrap" in err and "Traceback" not in err
+
+
+def test_doctor_reports_every_required_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    for tool in ("arm-none-eabi-gcc", "cmake", "qemu-system-arm", "netduinoplus2", "renode"):
+        assert tool in out
+    assert code == (0 if "MISSING" not in out else 2)
+
+
+@pytest.mark.emulator
+def test_run_xor_mlp_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.json"
+    assert main(["run", "xor_mlp", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["match"] is True and data["counter"] == "icount" and data["unit"] == "instructions"
+    assert data["logits"] == data["reference"] == data["golden"]
+    assert data["accuracy"]["correct"] == 4 and data["accuracy"]["predictions"] == [0, 1, 1, 0]
+    assert all(layer["cycles"] > 0 for layer in data["layers"])
+    assert {"index", "name", "op", "cycles", "macs"} <= set(data["layers"][0])
+    assert data["total_cycles"] == sum(layer["cycles"] for layer in data["layers"])
+    assert data["flash_bytes"] > 0 and data["ram_bytes"] > 0
+    # a second run gives identical counts
+    again = tmp_path / "again.json"
+    assert main(["run", "xor_mlp", "--json", str(again)]) == 0
+    second = json.loads(again.read_text())
+    assert [l["cycles_per_sample"] for l in second["layers"]] == [l["cycles_per_sample"] for l in data["layers"]]
+    assert "VERIFIED" in capsys.readouterr().out
+
+
+@pytest.mark.emulator
+def test_changed_golden_value_fails_and_golden_restores_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden_dir = tmp_path / "golden"
+    shutil.copytree(GOLDEN / "kws_cnn", golden_dir / "kws_cnn")
+    monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(golden_dir))
+    path = golden_dir / "kws_cnn" / "stm32f405.txt"
+    original = path.read_text()
+    rows = read_golden(path)
+    assert rows is not None
+    rows[2][5] = rows[2][5] + 1 if rows[2][5] < 127 else rows[2][5] - 1
+    lines = [l if not l.startswith("2:") else "2: " + " ".join(map(str, rows[2])) for l in original.splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+
+    assert main(["run", "kws_cnn"]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH vs" in out and "sample 2 position 5" in out
+
+    assert main(["golden", "kws_cnn"]) == 0
+    assert "sample 2 position 5" in capsys.readouterr().out
+    assert path.read_text() == original
+    assert main(["run", "kws_cnn"]) == 0
+
+
+@pytest.mark.emulator
+def test_run_without_golden_file_fails_and_says_how_to_create_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(tmp_path))
+    assert main(["run", "xor_mlp"]) == 1
+    assert "harness golden xor_mlp" in capsys.readouterr().out
+    assert main(["golden", "xor_mlp"]) == 0
+    assert (tmp_path / "xor_mlp" / "stm32f405.txt").exists()

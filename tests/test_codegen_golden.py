@@ -1,0 +1,69 @@
+"""The arena plan, the generated C, and golden files."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.codegen import generate, plan_arena
+from harness.verify.golden import GoldenError, format_golden, read_golden, write_golden
+from harness.zoo import ZOO, load
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_arena_never_overlaps_tensors_alive_together(name: str) -> None:
+    g = load(name).graph
+    plan = plan_arena(g)
+    n = len(g.layers)
+    live: dict[str, tuple[int, int]] = {g.input: (-1, -1)}
+    for i, layer in enumerate(g.layers):
+        live[layer.output] = (i, i)
+        for t in layer.inputs:
+            live[t] = (live[t][0], i)
+    live[g.output] = (live[g.output][0], n)
+    names = list(live)
+    for a in names:
+        assert plan.offsets[a] % 4 == 0 and plan.offsets[a] + g.tensors[a].size <= plan.size
+        for b in names:
+            if a >= b:
+                continue
+            together = not (live[a][1] < live[b][0] or live[b][1] < live[a][0])
+            apart = (plan.offsets[a] + g.tensors[a].size <= plan.offsets[b]
+                     or plan.offsets[b] + g.tensors[b].size <= plan.offsets[a])
+            assert apart or not together, f"{a} and {b} overlap while both alive"
+    assert plan.size < sum(g.tensors[t].size for t in names) or len(names) <= 2
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_generated_code_is_deterministic_and_integer_only(name: str) -> None:
+    a = generate(load(name)).source
+    assert a == generate(load(name)).source
+    assert "float" not in a and "double" not in a
+    assert a.count("case ") == len(load(name).graph.layers)
+
+
+def test_golden_round_trip_and_atomic_write(tmp_path: Path) -> None:
+    path = tmp_path / "m" / "t.txt"
+    logits = [[1, -2, 3], [127, -128, 0]]
+    write_golden(path, format_golden("m", "t", logits))
+    assert read_golden(path) == logits
+    assert os.listdir(path.parent) == ["t.txt"]  # no temporary file left behind
+    assert read_golden(tmp_path / "absent.txt") is None
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0: 1 2\n0: 3 4\n", "sample 0 appears twice"),
+        ("0: 1 x\n", r":1: expected 'SAMPLE: v v v"),
+        ("# c\n0: 1\n2: 1\n", r"numbered 0..1"),
+        ("0: 300\n", "outside int8"),
+        ("just text\n", r":1: expected"),
+    ],
+)
+def test_malformed_golden_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "g.txt"
+    path.write_text(text)
+    with pytest.raises(GoldenError, match=message):
+        read_golden(path)

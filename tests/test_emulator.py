@@ -1,0 +1,113 @@
+"""End to end on the emulator: every zoo model through the `device` fixture, repeatable counts,
+and each way firmware can go wrong reported with its cause (fault, kernel error, hang, garbage)."""
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.build import FIRMWARE_DIR, build_firmware, build_image
+from harness.build.elfinfo import function_at
+from harness.emu import EmulatorTimeout, make_emulator
+from harness.protocol import ProtocolError
+from harness.pytest_plugin import Device
+from harness.targets import get_target
+from harness.verify import verify_run
+from harness.zoo import ZOO, load
+
+pytestmark = pytest.mark.emulator
+
+TARGET = get_target("stm32f405")
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("device", sorted(ZOO), indirect=True)
+def test_model_is_bit_exact_with_positive_layer_counts(device: Device) -> None:
+    boot = device.expect("boot")
+    assert boot.str("board") == "stm32f405" and boot.str("core") == "cortex-m4"
+    assert boot.str("counter") == "icount"
+    run = device.run_to_completion()
+    assert run.status == "ok"
+    assert device.logits(run) == device.reference
+    assert run.model is not None and run.model.build == device.firmware.build_id
+    cycles = run.cycles_by_layer()
+    assert len(cycles) == len(device.model.graph.layers)
+    assert all(len(per_sample) == len(device.reference) and min(per_sample) > 0 for per_sample in cycles)
+    assert run.stack_used is not None and 0 < run.stack_used < (run.stack_size or 0)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_instruction_counts_repeat_exactly(name: str, firmware_builder) -> None:
+    firmware = firmware_builder(name)
+    runs = []
+    for _ in range(2):
+        with make_emulator("qemu", firmware.elf, TARGET) as emu:
+            runs.append(emu.run_to_completion())
+    assert runs[0].cycles_by_layer() == runs[1].cycles_by_layer()
+
+
+def misbehaving_image(body: str) -> Path:
+    source = (HERE / "firmware" / "misbehaving.c.in").read_text().replace("@BODY@", body)
+    return build_image("misbehaving", source, TARGET).elf
+
+
+def test_cpu_fault_is_reported_at_once_with_registers_and_function() -> None:
+    elf = misbehaving_image('__asm volatile("udf #0");')
+    start = time.monotonic()
+    with make_emulator("qemu", elf, TARGET, timeout=60) as emu:
+        run = emu.run_to_completion()
+    assert time.monotonic() - start < 10
+    assert run.status == "fault" and run.fault is not None
+    assert run.fault.exception == 6  # UsageFault
+    assert run.fault.cfsr & (1 << 16)  # UFSR.UNDEFINSTR (UsageFault status is CFSR[31:16])
+    assert function_at(elf, run.fault.pc) == "hk_model_run_layer"
+
+
+def test_kernel_error_status_is_reported() -> None:
+    elf = misbehaving_image("return HK_ERR_DIMS;")
+    with make_emulator("qemu", elf, TARGET, timeout=60) as emu:
+        run = emu.run_to_completion()
+    assert run.status == "error" and run.error == (0, 0, 2)
+
+
+def test_hung_firmware_times_out_and_qemu_is_stopped() -> None:
+    elf = misbehaving_image("for (;;) { }")
+    emu = make_emulator("qemu", elf, TARGET, timeout=2)
+    with pytest.raises(EmulatorTimeout, match=r"no @done record within 2 s.*last record: @model"):
+        with emu:
+            emu.run_to_completion()
+    assert emu._proc is not None and emu._proc.poll() is not None
+
+
+def test_garbage_on_the_uart_is_reported() -> None:
+    elf = misbehaving_image("for (uint32_t i = 0; i < 20000u; i++) { hk_platform_putc((char)(i * 7u)); }")
+    with pytest.raises(ProtocolError):
+        with make_emulator("qemu", elf, TARGET, timeout=60) as emu:
+            emu.run_to_completion()
+
+
+def test_missing_elf_is_a_clear_error(tmp_path: Path) -> None:
+    from harness.emu import EmulatorError
+
+    with pytest.raises(EmulatorError, match="no ELF at"):
+        make_emulator("qemu", tmp_path / "nope.elf", TARGET).start()
+
+
+def test_an_off_by_one_in_kernel_rounding_is_caught(tmp_path: Path) -> None:
+    """Mutate RDBPOT's tie threshold in a copy of the firmware: the run must not verify."""
+    mutant = tmp_path / "firmware"
+    shutil.copytree(FIRMWARE_DIR, mutant)
+    header = mutant / "kernels" / "include" / "hk_requant.h"
+    text = header.read_text()
+    original = "return (x >> n) + (rem > threshold ? 1 : 0);"
+    assert original in text
+    header.write_text(text.replace(original, "return (x >> n) + (rem >= threshold ? 1 : 0);"))
+    model = load("kws_cnn")
+    firmware = build_firmware(model, TARGET, firmware_dir=mutant)
+    with make_emulator("qemu", firmware.elf, TARGET) as emu:
+        run = emu.run_to_completion()
+    verdict = verify_run(model, run, None, firmware.build_id, firmware.elf)
+    assert not verdict.reference_match
+    assert any(m.against == "reference" for m in verdict.mismatches)

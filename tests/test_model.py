@@ -1,0 +1,98 @@
+"""The IR rejects broken models with a message that names the layer and the cause."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.model import GraphBuilder, ModelError
+from harness.quant import QuantParams
+from harness.zoo import ZOO, UnknownModel, load
+
+Q = QuantParams(0.05, 0)
+
+
+def test_unsupported_op_is_named() -> None:
+    b = GraphBuilder("m", (4,), Q)
+    with pytest.raises(ModelError, match="unsupported op 'gelu'"):
+        b.add("gelu", "input")
+
+
+def test_weights_that_do_not_fit_the_input_name_the_layer() -> None:
+    b = GraphBuilder("m", (5, 5, 3))
+    with pytest.raises(ModelError, match=r"layer 'c1' \(conv2d\): weights have 2 input channels, the input has 3"):
+        b.add("conv2d", "input", name="c1", float_weights=np.zeros((4, 3, 3, 2)))
+    with pytest.raises(ModelError, match=r"layer 'd1' \(dense\): weights take 10 inputs, the input has 75"):
+        b.add("dense", "input", name="d1", float_weights=np.zeros((4, 10)))
+    with pytest.raises(ModelError, match="does not fit the padded input"):
+        b.add("conv2d", "input", name="big", float_weights=np.zeros((1, 7, 7, 3)))
+
+
+def test_bad_padding_and_stride_are_explained() -> None:
+    b = GraphBuilder("m", (5, 5, 1))
+    with pytest.raises(ModelError, match="padding must be"):
+        b.add("conv2d", "input", float_weights=np.zeros((1, 3, 3, 1)), padding="full")
+    with pytest.raises(ModelError, match="stride must be"):
+        b.add("conv2d", "input", float_weights=np.zeros((1, 3, 3, 1)), stride=0)
+
+
+def test_unknown_input_tensor() -> None:
+    b = GraphBuilder("m", (4,), Q)
+    with pytest.raises(ModelError, match="input tensor 'nope' is not defined"):
+        b.add("relu", "nope")
+
+
+def test_int8_parameters_are_checked() -> None:
+    b = GraphBuilder("m", (2,), Q)
+    b.add("dense", "input", name="fc", quant=Q, weights=[[-128, 1]], bias=[0], weight_scales=[0.01])
+    with pytest.raises(ModelError, match=r"layer 'fc' \(dense\): weights must lie in \[-127, 127\]"):
+        b.build("fc")
+
+
+def test_unrepresentable_multiplier_names_the_layer() -> None:
+    b = GraphBuilder("m", (2,), QuantParams(1.0, 0))
+    b.add("dense", "input", name="fc", quant=QuantParams(1e-12, 0), weights=[[1, 1]], bias=[0], weight_scales=[1.0])
+    with pytest.raises(ModelError, match=r"layer 'fc' \(dense\).*left shift"):
+        b.build("fc")
+
+
+def test_pass_through_layers_must_keep_the_grid() -> None:
+    b = GraphBuilder("m", (4,), Q)
+    b.add("relu", "input", name="r", quant=QuantParams(0.1, 0))
+    with pytest.raises(ModelError, match=r"layer 'r' \(relu\): output grid .* must equal the input grid"):
+        b.build("r")
+
+
+def test_bias_shape_and_scale_count() -> None:
+    b = GraphBuilder("m", (2,), Q)
+    b.add("dense", "input", name="fc", quant=Q, weights=[[1, 1], [1, 1]], bias=[0], weight_scales=[0.1])
+    with pytest.raises(ModelError, match=r"bias has shape \(1,\), expected \(2,\)"):
+        b.build("fc")
+    b = GraphBuilder("m", (2,), Q)
+    b.add("dense", "input", name="fc", quant=Q, weights=[[1, 1], [1, 1]], bias=[0, 0], weight_scales=[0.1, 0.1, 0.1])
+    with pytest.raises(ModelError, match="weight scales must number 1 or 2"):
+        b.build("fc")
+
+
+def test_non_finite_float_weights_are_rejected_at_calibration() -> None:
+    from harness.quant.calibrate import calibrate
+
+    b = GraphBuilder("m", (2,))
+    b.add("dense", "input", name="fc", float_weights=np.array([[np.nan, 1.0]]))
+    with pytest.raises(ModelError, match=r"layer 'fc' \(dense\): float weights are not all finite"):
+        calibrate(b.build("fc"), np.zeros((1, 2), np.float32))
+
+
+def test_zoo_lists_models_and_rejects_unknown_names() -> None:
+    assert {"xor_mlp", "kws_cnn"} <= set(ZOO)
+    assert all(entry.description for entry in ZOO.values())
+    with pytest.raises(UnknownModel, match="unknown model 'nope'; available: xor_mlp"):
+        load("nope")
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_zoo_models_validate_and_are_quantized(name: str) -> None:
+    model = load(name)
+    model.graph.validate()
+    assert model.graph.is_quantized
+    assert model.test_inputs_q.dtype == np.int8
+    assert model.test_inputs_q.shape[1:] == model.graph.tensors[model.graph.input].shape

@@ -1,0 +1,155 @@
+"""The UART record protocol and the emulator-independent reading logic (with a scripted fake)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.emu import Emulator, EmulatorCrashed, EmulatorTimeout, FirmwareFault
+from harness.protocol import FirmwareRun, ProtocolError, crc32_hex, format_record, parse_line
+from harness.targets import get_target
+
+
+def test_record_round_trip_and_crc() -> None:
+    line = format_record("logits", sample=2, v="1,-2,3")
+    assert line == f"@logits sample=2 v=1,-2,3 *{crc32_hex('logits sample=2 v=1,-2,3')}"
+    rec = parse_line(line + "\r\n")
+    assert rec is not None and rec.kind == "logits"
+    assert rec.int("sample") == 2 and rec.ints("v") == [1, -2, 3]
+
+
+def test_crc_is_zlib_crc32_as_the_firmware_computes_it() -> None:
+    # a record captured from the firmware
+    assert parse_line("@logits sample=1 v=98 *66fe4d21") is not None
+
+
+def test_corrupt_records_are_errors_and_other_lines_are_not_records() -> None:
+    assert parse_line("QEMU says hello") is None
+    assert parse_line("") is None
+    with pytest.raises(ProtocolError, match="CRC mismatch"):
+        parse_line("@logits sample=1 v=99 *66fe4d21")
+    with pytest.raises(ProtocolError, match="malformed record"):
+        parse_line("@logits sample=1 v=98")
+    with pytest.raises(ProtocolError, match="malformed record"):
+        parse_line("@@@@ *00000000")
+
+
+def test_missing_and_bad_fields_name_the_record() -> None:
+    rec = parse_line(format_record("layer", sample=0, cycles="x"))
+    assert rec is not None
+    with pytest.raises(ProtocolError, match="lacks 'index'"):
+        rec.int("index")
+    with pytest.raises(ProtocolError, match="non-integer 'cycles'"):
+        rec.int("cycles")
+
+
+def lines(*records: str) -> list[str]:
+    return [r + "\n" for r in records]
+
+
+BOOT = format_record("boot", proto=1, board="stm32f405", core="cortex-m4", counter="icount", read_overhead=6)
+MODEL = format_record("model", name="m", build="abc", layers=2, samples=1, input=2, output=3, weights=10, arena=8)
+DONE = format_record("done", status="ok", stack_used=100, stack_size=1024)
+
+
+def test_firmware_run_assembles_records() -> None:
+    run = FirmwareRun()
+    for line in (BOOT, MODEL, format_record("layer", sample=0, index=1, cycles=7),
+                 format_record("layer", sample=0, index=0, cycles=5), format_record("logits", sample=0, v="1,2,3"), DONE):
+        rec = parse_line(line)
+        assert rec is not None
+        run.feed(rec)
+    assert run.done and run.status == "ok" and run.stack_used == 100
+    assert run.boot is not None and run.boot.counter == "icount"
+    assert run.cycles_by_layer() == [[5], [7]]
+    assert run.logits == {0: [1, 2, 3]}
+
+
+def test_protocol_version_mismatch_is_explained() -> None:
+    rec = parse_line(format_record("boot", proto=2, board="b", core="c", counter="dwt", read_overhead=0))
+    assert rec is not None
+    with pytest.raises(ProtocolError, match="protocol v2, this harness reads v1"):
+        FirmwareRun().feed(rec)
+
+
+class ScriptedEmulator(Emulator):
+    """Plays back chunks of UART output; then either idles (a hang) or exits (a crash)."""
+
+    name = "scripted"
+
+    def __init__(self, chunks: list[str], then: str = "hang", timeout: float = 0.5):
+        super().__init__(Path("/dev/null"), get_target("stm32f405"), timeout)
+        self.chunks = [c.encode() for c in chunks]
+        self.then = then
+        self.stopped = False
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def version(self) -> str:
+        return "scripted"
+
+    def _read_chunk(self, timeout: float) -> bytes:
+        if self.chunks:
+            return self.chunks.pop(0)
+        if self.then == "crash":
+            raise EmulatorCrashed("scripted emulator exited with status 1")
+        time.sleep(timeout)
+        return b""
+
+
+def test_run_to_completion_reads_split_lines_and_skips_noise() -> None:
+    text = "".join(lines(BOOT, MODEL)) + "some banner\n" + "".join(lines(format_record("logits", sample=0, v="4"), DONE))
+    chunks = [text[i : i + 7] for i in range(0, len(text), 7)]
+    emu = ScriptedEmulator(chunks)
+    with emu:
+        run = emu.run_to_completion()
+    assert emu.stopped and run.status == "ok" and run.logits == {0: [4]}
+    assert emu.noise_lines == ["some banner"]
+
+
+def test_hang_times_out_with_the_last_record() -> None:
+    emu = ScriptedEmulator(lines(BOOT), then="hang", timeout=0.3)
+    start = time.monotonic()
+    with pytest.raises(EmulatorTimeout, match=r"no @done record within 0.3 s.*last record: @boot"):
+        emu.run_to_completion()
+    assert time.monotonic() - start < 2
+
+
+def test_crash_is_reported_and_the_partial_run_is_kept() -> None:
+    emu = ScriptedEmulator(lines(BOOT, MODEL), then="crash")
+    run = FirmwareRun()
+    with pytest.raises(EmulatorCrashed, match="exited with status 1"):
+        emu.run_to_completion(run=run)
+    assert run.model is not None and run.model.name == "m" and not run.done
+
+
+def test_garbage_output_is_an_error_not_a_hang() -> None:
+    emu = ScriptedEmulator(["\x00\xff garbage line " * 40 + "\n"] * 20, then="hang", timeout=5)
+    with pytest.raises(ProtocolError, match="not a record stream"):
+        emu.run_to_completion()
+
+
+FAULT = format_record("fault", exception=3, pc="0x08000123", lr="0x08000045", xpsr="0x01000000",
+                      cfsr="0x00000400", hfsr="0x40000000", mmfar="0x00000000", bfar="0x00000000",
+                      exc_return="0xfffffff9")
+
+
+def test_fault_fails_fast_in_expect() -> None:
+    emu = ScriptedEmulator(lines(BOOT, FAULT), then="hang", timeout=30)
+    start = time.monotonic()
+    with pytest.raises(FirmwareFault, match="HardFault at pc=0x08000123"):
+        emu.expect("logits")
+    assert time.monotonic() - start < 1
+
+
+def test_fault_ends_the_run_without_waiting_for_the_timeout() -> None:
+    emu = ScriptedEmulator(lines(BOOT, FAULT), then="hang", timeout=30)
+    start = time.monotonic()
+    run = emu.run_to_completion()
+    assert run.fault is not None and run.fault.pc == 0x08000123 and run.fault.cfsr == 0x400
+    assert time.monotonic() - start < 5
