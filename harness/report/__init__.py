@@ -120,6 +120,14 @@ class RunReport:
         return "\n".join(_render_lines(self))
 
 
+def shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _kib(n: int) -> str:
     return f"{n / 1024:.1f} KiB"
 
@@ -161,7 +169,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         "",
         f"memory: flash {_kib(fp.flash_bytes)} of {_kib(rep.target.flash.size)}, RAM {_kib(fp.ram_bytes)} of "
         f"{_kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
-        f"image: {rep.firmware.elf} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
+        f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
     ]
     if rep.labels is not None and rep.predictions is not None:
         correct = sum(int(p == l) for p, l in zip(rep.predictions, rep.labels))
@@ -173,16 +181,17 @@ def _render_lines(rep: RunReport) -> list[str]:
         out.append(f"PROBLEM: {p}")
     ref_bad = [m for m in v.mismatches if m.against == "reference"]
     gold_bad = [m for m in v.mismatches if m.against == "golden"]
-    for label, bad in (("Python reference", ref_bad), (str(rep.golden_file), gold_bad)):
+    golden = shown(rep.golden_file)
+    for label, bad in (("Python reference", ref_bad), (golden, gold_bad)):
         for m in bad[:20]:
             out.append(f"MISMATCH vs {label}: {m}")
         if len(bad) > 20:
             out.append(f"... and {len(bad) - 20} more mismatches vs {label}")
     if v.golden is None:
-        out.append(f"NO GOLDEN FILE: {rep.golden_file} does not exist; create it with `harness golden {rep.model} --target {rep.target.name}`")
+        out.append(f"NO GOLDEN FILE: {golden} does not exist; create it with `harness golden {rep.model} --target {rep.target.name}`")
     n = len(v.reference)
     if v.match:
-        out.append(f"VERIFIED: {n} samples bit-exact: firmware = Python reference = golden ({rep.golden_file})")
+        out.append(f"VERIFIED: {n} samples bit-exact: firmware = Python reference = golden ({golden})")
     else:
         ref = "matches" if v.reference_match else "DIFFERS from"
         gold = {True: "matches", False: "DIFFERS from", None: "has no"}[v.golden_match]
