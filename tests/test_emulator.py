@@ -111,3 +111,36 @@ def test_an_off_by_one_in_kernel_rounding_is_caught(tmp_path: Path) -> None:
     verdict = verify_run(model, run, None, firmware.build_id, firmware.elf)
     assert not verdict.reference_match
     assert any(m.against == "reference" for m in verdict.mismatches)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+def test_qemu_does_not_outlive_an_interrupted_or_killed_harness(sig: str) -> None:
+    """Ctrl-C (SIGINT) unwinds through the context manager; SIGKILL leaves it to PR_SET_PDEATHSIG."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    elf = misbehaving_image("for (;;) { }")
+    script = (
+        "import sys\n"
+        "from harness.emu import make_emulator\n"
+        "from harness.targets import get_target\n"
+        f"emu = make_emulator('qemu', {str(elf)!r}, get_target('stm32f405'), timeout=600)\n"
+        "with emu:\n"
+        "    print(emu._proc.pid, flush=True)\n"
+        "    emu.run_to_completion()\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    qemu_pid = int(child.stdout.readline())
+    os.kill(qemu_pid, 0)  # QEMU is running
+    child.send_signal(getattr(signal, sig))
+    child.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(qemu_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"QEMU (pid {qemu_pid}) still runs after the harness got {sig}")
