@@ -129,34 +129,29 @@ def _conv_params(e: _Emitter, p: str, layer: Layer, kernel: tuple[int, int]) -> 
     return f"&{p}_params"
 
 
-def _emit_conv2d(e: _Emitter, p: str, layer: Layer) -> str:
-    oc, kh, kw, ic = layer.weights.shape
-    params = _conv_params(e, p, layer, (kh, kw))
+def _emit_windowed(e: _Emitter, p: str, layer: Layer, kernel: tuple[int, int], filter_c: int, fn: str) -> str:
+    """A convolution-like call: params, requantizer, weights, bias, input/filter/output dims."""
+    params = _conv_params(e, p, layer, kernel)
     quant = _quant(e, p, layer)
     w = e.const("int8_t", f"{p}_weights", layer.weights)
     bias = e.const("int32_t", f"{p}_bias", layer.bias)
     ind = e.dims(f"{p}_in_dims", e.graph.tensors[layer.inputs[0]].shape)
-    fd = e.dims(f"{p}_filter_dims", (kh, kw, ic))
+    fd = e.dims(f"{p}_filter_dims", (kernel[0], kernel[1], filter_c))
     od = e.dims(f"{p}_out_dims", e.graph.tensors[layer.output].shape)
     return (
-        f"hk_conv2d_s8(&ctx, {params}, {quant}, {ind}, {e.buf(layer.inputs[0])}, {fd}, {w}, {bias}, "
+        f"{fn}(&ctx, {params}, {quant}, {ind}, {e.buf(layer.inputs[0])}, {fd}, {w}, {bias}, "
         f"{od}, {e.buf(layer.output)})"
     )
 
 
+def _emit_conv2d(e: _Emitter, p: str, layer: Layer) -> str:
+    _, kh, kw, ic = layer.weights.shape
+    return _emit_windowed(e, p, layer, (kh, kw), ic, "hk_conv2d_s8")
+
+
 def _emit_depthwise(e: _Emitter, p: str, layer: Layer) -> str:
     kh, kw, oc = layer.weights.shape
-    params = _conv_params(e, p, layer, (kh, kw))
-    quant = _quant(e, p, layer)
-    w = e.const("int8_t", f"{p}_weights", layer.weights)
-    bias = e.const("int32_t", f"{p}_bias", layer.bias)
-    ind = e.dims(f"{p}_in_dims", e.graph.tensors[layer.inputs[0]].shape)
-    fd = e.dims(f"{p}_filter_dims", (kh, kw, oc))
-    od = e.dims(f"{p}_out_dims", e.graph.tensors[layer.output].shape)
-    return (
-        f"hk_depthwise_conv2d_s8(&ctx, {params}, {quant}, {ind}, {e.buf(layer.inputs[0])}, {fd}, {w}, "
-        f"{bias}, {od}, {e.buf(layer.output)})"
-    )
+    return _emit_windowed(e, p, layer, (kh, kw), oc, "hk_depthwise_conv2d_s8")
 
 
 def _emit_pointwise(e: _Emitter, p: str, layer: Layer) -> str:

@@ -75,18 +75,20 @@ def _requant_out(acc: Array, k: LayerConstants) -> Array:
     return np.clip(out, k.act_min, k.act_max).astype(np.int8)
 
 
+def _weighted_acc(graph: Graph, layer: Layer, x: Array, w: Array, b: Array) -> Array:
+    """The accumulator of a weighted layer in x's dtype (padding contributes 0)."""
+    out_shape = graph.tensors[layer.output].shape
+    if layer.op == "depthwise_conv2d":
+        return _depthwise_acc(x, w, b, layer, out_shape, 0)
+    if layer.op == "dense":
+        return _dense_acc(x, w, b)
+    return _conv_acc(x, w, b, layer, out_shape, 0)
+
+
 def _int_weighted(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     k = layer_constants(graph, layer)
     x = ins[0].astype(np.int64) - k.input_zp
-    w = layer.weights.astype(np.int64)
-    b = layer.bias.astype(np.int64)
-    out_shape = graph.tensors[layer.output].shape
-    if layer.op == "depthwise_conv2d":
-        acc = _depthwise_acc(x, w, b, layer, out_shape, 0)
-    elif layer.op == "dense":
-        acc = _dense_acc(x, w, b)
-    else:
-        acc = _conv_acc(x, w, b, layer, out_shape, 0)
+    acc = _weighted_acc(graph, layer, x, layer.weights.astype(np.int64), layer.bias.astype(np.int64))
     return _requant_out(acc, k)
 
 
@@ -172,14 +174,7 @@ def _float_activation(y: Array, act: str) -> Array:
 
 def _float_weighted(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     w, b = float_params(graph, layer)
-    out_shape = graph.tensors[layer.output].shape
-    x = ins[0].astype(np.float32)
-    if layer.op == "depthwise_conv2d":
-        y = _depthwise_acc(x, w, b, layer, out_shape, 0.0)
-    elif layer.op == "dense":
-        y = _dense_acc(x, w, b)
-    else:
-        y = _conv_acc(x, w, b, layer, out_shape, 0.0)
+    y = _weighted_acc(graph, layer, ins[0].astype(np.float32), w, b)
     return _float_activation(y, layer.attrs.get("activation", "none"))
 
 

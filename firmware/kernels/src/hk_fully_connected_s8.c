@@ -1,7 +1,7 @@
 /* Portable int8 fully connected layer, weights [out][in]. */
 #include "hk_check.h"
 #include "hk_nn.h"
-#include "hk_requant.h"
+#include "hk_support.h"
 
 int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size)
 {
@@ -27,16 +27,7 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
         (st = hk_check_quant(quant, output_size)) != HK_OK) {
         return st;
     }
-    const int32_t per_channel = quant->count > 1;
-    for (int32_t o = 0; o < output_size; o++) {
-        const int8_t *w = weights + o * input_size;
-        int32_t acc = bias ? bias[o] : 0;
-        for (int32_t i = 0; i < input_size; i++) {
-            acc += (int32_t)w[i] * ((int32_t)input[i] + params->input_offset);
-        }
-        const int32_t q = per_channel ? o : 0;
-        const int32_t v = hk_requantize(acc, quant->multiplier[q], quant->shift[q]) + params->output_offset;
-        output[o] = hk_clamp_s8(v, params->activation.min, params->activation.max);
-    }
+    hk_mat_vec_s8(input, weights, bias, output_size, input_size, params->input_offset,
+                  params->output_offset, quant, &params->activation, output);
     return HK_OK;
 }
