@@ -14,7 +14,8 @@ from harness.emu import EmulatorTimeout, make_emulator
 from harness.protocol import ProtocolError
 from harness.pytest_plugin import Device
 from harness.targets import get_target
-from harness.verify import verify_run
+from harness.reference import run_int8
+from harness.verify import crc32_of, verify_run
 from harness.zoo import ZOO, load
 
 pytestmark = pytest.mark.emulator
@@ -36,6 +37,10 @@ def test_model_is_bit_exact_with_positive_layer_counts(device: Device) -> None:
     assert len(cycles) == len(device.model.graph.layers)
     assert all(len(per_sample) == len(device.reference) and min(per_sample) > 0 for per_sample in cycles)
     assert run.stack_used is not None and 0 < run.stack_used < (run.stack_size or 0)
+    # every layer's output checksum equals the reference's for that layer and sample
+    values = run_int8(device.model.graph, device.model.test_inputs_q)
+    for (sample, index), crc in run.output_crcs().items():
+        assert crc == crc32_of(values[device.model.graph.layers[index].output][sample])
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -111,6 +116,9 @@ def test_an_off_by_one_in_kernel_rounding_is_caught(tmp_path: Path) -> None:
     verdict = verify_run(model, run, None, firmware.build_id, firmware.elf)
     assert not verdict.reference_match
     assert any(m.against == "reference" for m in verdict.mismatches)
+    # the per-layer checksums point at a layer that requantizes (not the pooling)
+    assert verdict.divergence is not None
+    assert verdict.divergence.op in ("conv2d", "depthwise_conv2d", "pointwise_conv2d", "dense")
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])

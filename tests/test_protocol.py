@@ -55,14 +55,15 @@ DONE = format_record("done", status="ok", stack_used=100, stack_size=1024)
 
 def test_firmware_run_assembles_records() -> None:
     run = FirmwareRun()
-    for line in (BOOT, MODEL, format_record("layer", sample=0, index=1, cycles=7),
-                 format_record("layer", sample=0, index=0, cycles=5), format_record("logits", sample=0, v="1,2,3"), DONE):
+    for line in (BOOT, MODEL, format_record("layer", sample=0, index=1, cycles=7, out_crc="0x0000000a"),
+                 format_record("layer", sample=0, index=0, cycles=5, out_crc="0xdeadbeef"), format_record("logits", sample=0, v="1,2,3"), DONE):
         rec = parse_line(line)
         assert rec is not None
         run.feed(rec)
     assert run.done and run.status == "ok" and run.stack_used == 100
     assert run.boot is not None and run.boot.counter == "icount"
     assert run.cycles_by_layer() == [[5], [7]]
+    assert run.output_crcs() == {(0, 0): 0xDEADBEEF, (0, 1): 10}
     assert run.logits == {0: [1, 2, 3]}
 
 

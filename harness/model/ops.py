@@ -173,9 +173,11 @@ def _pool_kernel(layer: "Layer") -> tuple[int, int]:
 
 def _pool_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
-    if layer.attrs.get("padding", "valid") != "valid":
-        raise ShapeError("pooling supports padding 'valid' only; add a pad2d layer before it")
-    oh, ow = window_output(layer, ins[0], _pool_kernel(layer))
+    kernel = _pool_kernel(layer)
+    top, bottom, left, right = resolve_padding(layer, ins[0], kernel)
+    if max(top, bottom) >= kernel[0] or max(left, right) >= kernel[1]:
+        raise ShapeError(f"pooling padding {(top, bottom, left, right)} must be smaller than the window {kernel}")
+    oh, ow = window_output(layer, ins[0], kernel)
     return (oh, ow, c)
 
 
@@ -197,6 +199,25 @@ def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return (h + pads[0] + pads[1], w + pads[2] + pads[3], c)
 
 
+def _add_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    if tuple(ins[0]) != tuple(ins[1]):
+        raise ShapeError(f"inputs must have the same shape, got {ins[0]} and {ins[1]}")
+    return ins[0]
+
+
+def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    shape = layer.attrs.get("shape")
+    if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(d, int) and d >= 1 for d in shape)):
+        raise ShapeError(f"shape must be a non-empty tuple of positive ints, got {shape!r}")
+    if _size(tuple(shape)) != _size(ins[0]):
+        raise ShapeError(f"cannot reshape {ins[0]} ({_size(ins[0])} values) to {tuple(shape)}")
+    return tuple(shape)
+
+
+def _flatten_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    return (_size(ins[0]),)
+
+
 def _no_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
     return 0
 
@@ -214,13 +235,28 @@ OPS: dict[str, OpSpec] = {
         OpSpec("dense", 1, GRID_CALIBRATED, True, _dense_shape, _dense_macs, fused_activation=True,
                description="fully connected, [out][in] weights"),
         OpSpec("relu", 1, GRID_INHERITED, False, _same_shape, _no_macs, description="clamp at the zero point"),
-        OpSpec("maxpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs,
-               description="max over a window", defaults=_pool_defaults),
+        OpSpec("relu6", 1, GRID_INHERITED, False, _same_shape, _no_macs,
+               description="clamp at the zero point and at 6.0"),
+        OpSpec("maxpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, fused_activation=True,
+               description="max over a window (padding excluded)", defaults=_pool_defaults),
+        OpSpec("avgpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, fused_activation=True,
+               description="mean over a window (padding excluded), rounded half away", defaults=_pool_defaults),
         OpSpec("global_avgpool2d", 1, GRID_INHERITED, False, _gap_shape, _no_macs,
                description="mean over H and W, rounded half away"),
         OpSpec("pad2d", 1, GRID_INHERITED, False, _pad_shape, _no_macs,
                description="constant padding with the input zero point"),
+        OpSpec("add", 2, GRID_CALIBRATED, False, _add_shape, _no_macs, fused_activation=True,
+               description="elementwise sum of two tensors on different grids (TFLite ADD)"),
         OpSpec("sigmoid", 1, GRID_FIXED, False, _same_shape, _no_macs,
                fixed_grid=QuantParams(f32(1 / 256), -128), description="256-entry int8 lookup table"),
+        OpSpec("tanh", 1, GRID_FIXED, False, _same_shape, _no_macs,
+               fixed_grid=QuantParams(f32(1 / 128), 0), description="256-entry int8 lookup table"),
+        OpSpec("softmax", 1, GRID_FIXED, False, _same_shape, _no_macs,
+               fixed_grid=QuantParams(f32(1 / 256), -128),
+               description="softmax over the last axis, TFLite's integer algorithm"),
+        OpSpec("reshape", 1, GRID_INHERITED, False, _reshape_shape, _no_macs,
+               description="new shape, same bytes (no code runs)"),
+        OpSpec("flatten", 1, GRID_INHERITED, False, _flatten_shape, _no_macs,
+               description="to one dimension, same bytes (no code runs)"),
     )
 }

@@ -101,6 +101,7 @@ class LayerCycles:
     sample: int
     index: int
     cycles: int
+    out_crc: int  # CRC32 of the bytes the layer wrote
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,10 @@ class FirmwareRun:
             table[rec.index].append(rec.cycles)
         return table
 
+    def output_crcs(self) -> dict[tuple[int, int], int]:
+        """CRC32 of each layer's output, keyed by (sample, layer index)."""
+        return {(r.sample, r.index): r.out_crc for r in self.layers}
+
     def feed(self, rec: Record) -> None:
         """Add one record to the run."""
         self.transcript.append(rec.line)
@@ -158,7 +163,7 @@ class FirmwareRun:
                 rec.int("input"), rec.int("output"), rec.int("weights"), rec.int("arena"),
             )
         elif kind == "layer":
-            self.layers.append(LayerCycles(rec.int("sample"), rec.int("index"), rec.int("cycles")))
+            self.layers.append(LayerCycles(rec.int("sample"), rec.int("index"), rec.int("cycles"), rec.int("out_crc")))
         elif kind == "logits":
             self.logits[rec.int("sample")] = rec.ints("v")
         elif kind == "error":

@@ -14,6 +14,7 @@ import numpy as np
 from harness.quant import (
     INT8_MAX,
     INT8_MIN,
+    QuantError,
     QuantParams,
     activation_bounds,
     quantize_multiplier,
@@ -24,15 +25,29 @@ if TYPE_CHECKING:
     from harness.model.graph import Graph, Layer
 
 
+#: TFLite ADD scales both inputs up by 2^20 before rescaling them to a common grid.
+ADD_LEFT_SHIFT = 20
+#: TFLite softmax: the scaled input differences are Q5.26 fixed point.
+SOFTMAX_DIFF_INTEGER_BITS = 5
+
+
 @dataclass(frozen=True)
 class LayerConstants:
+    """Integer constants of one layer, as its kernel receives them.
+
+    multipliers/shifts hold one entry per output channel (or one) for weighted layers, the three
+    requantizers (input 1, input 2, output) for add, and the beta multiplier for softmax.
+    """
+
     input_zp: int
     output_zp: int
     act_min: int = INT8_MIN
     act_max: int = INT8_MAX
-    multipliers: Optional[np.ndarray] = None  # int32, one or per output channel
+    multipliers: Optional[np.ndarray] = None  # int32
     shifts: Optional[np.ndarray] = None  # int32, same length
     lut: Optional[np.ndarray] = None  # int8[256], index q + 128
+    input2_zp: int = 0  # add
+    diff_min: int = 0  # softmax: differences below this contribute nothing
 
 
 def _requant_arrays(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,13 +75,55 @@ def _weighted(graph: "Graph", layer: "Layer") -> LayerConstants:
 
 
 def _passthrough(graph: "Graph", layer: "Layer") -> LayerConstants:
+    """Layers that keep the grid; a fused activation (pools) clamps in that grid."""
     in_q, out_q = _grids(graph, layer)
-    return LayerConstants(in_q.zero_point, out_q.zero_point)
+    lo, hi = activation_bounds(layer.attrs.get("activation", "none"), out_q)
+    return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi)
 
 
-def _relu(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _clamp(act: str) -> Callable[["Graph", "Layer"], LayerConstants]:
+    def constants(graph: "Graph", layer: "Layer") -> LayerConstants:
+        in_q, out_q = _grids(graph, layer)
+        lo, hi = activation_bounds(act, out_q)
+        return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi)
+
+    return constants
+
+
+def add_requantizers(a: QuantParams, b: QuantParams, out: QuantParams) -> tuple[np.ndarray, np.ndarray]:
+    """(multipliers, shifts) for input 1, input 2 and the output of a TFLite ADD."""
+    twice_max = 2.0 * max(a.scale, b.scale)
+    reals = np.array([a.scale / twice_max, b.scale / twice_max, twice_max / ((1 << ADD_LEFT_SHIFT) * out.scale)])
+    return _requant_arrays(reals)
+
+
+def _add(graph: "Graph", layer: "Layer") -> LayerConstants:
+    a = graph.tensors[layer.inputs[0]].quant
+    b = graph.tensors[layer.inputs[1]].quant
+    out = graph.tensors[layer.output].quant
+    assert a is not None and b is not None and out is not None, "graph is not quantized"
+    mult, shift = add_requantizers(a, b, out)
+    lo, hi = activation_bounds(layer.attrs.get("activation", "none"), out)
+    return LayerConstants(a.zero_point, out.zero_point, lo, hi, mult, shift, input2_zp=b.zero_point)
+
+
+def softmax_params(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:
+    """(input_beta_multiplier, input_beta_left_shift, diff_min) as TFLite's PreprocessSoftmaxScaling
+    and CalculateInputRadius compute them for Q5.26 differences."""
+    bits = SOFTMAX_DIFF_INTEGER_BITS
+    real = min(beta * input_scale * float(1 << (31 - bits)), float((1 << 31) - 1))
+    if not real > 1.0:
+        raise QuantError(f"softmax input scale {input_scale:.6g} (beta {beta}) is below 2^-26: too small to represent")
+    multiplier, shift = quantize_multiplier(real)
+    radius = math.floor(((1 << bits) - 1) * float(1 << (31 - bits)) / float(1 << shift))
+    return multiplier, shift, -radius
+
+
+def _softmax(graph: "Graph", layer: "Layer") -> LayerConstants:
     in_q, out_q = _grids(graph, layer)
-    return LayerConstants(in_q.zero_point, out_q.zero_point, out_q.zero_point, INT8_MAX)
+    m, shift, diff_min = softmax_params(in_q.scale, float(layer.attrs.get("beta", 1.0)))
+    return LayerConstants(in_q.zero_point, out_q.zero_point, multipliers=np.array([m]),
+                          shifts=np.array([shift]), diff_min=diff_min)
 
 
 def sigmoid(x: float) -> float:
@@ -100,11 +157,18 @@ CONSTANTS: dict[str, Callable[["Graph", "Layer"], LayerConstants]] = {
     "depthwise_conv2d": _weighted,
     "pointwise_conv2d": _weighted,
     "dense": _weighted,
-    "relu": _relu,
+    "relu": _clamp("relu"),
+    "relu6": _clamp("relu6"),
     "maxpool2d": _passthrough,
+    "avgpool2d": _passthrough,
     "global_avgpool2d": _passthrough,
     "pad2d": _passthrough,
+    "add": _add,
     "sigmoid": _lut(sigmoid),
+    "tanh": _lut(math.tanh),
+    "softmax": _softmax,
+    "reshape": _passthrough,
+    "flatten": _passthrough,
 }
 
 

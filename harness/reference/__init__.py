@@ -7,6 +7,7 @@ golden file, comes out the same on every machine.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterator
 
 import numpy as np
@@ -14,7 +15,8 @@ import numpy as np
 from harness.model.graph import Graph, Layer
 from harness.model.ops import resolve_padding
 from harness.quant import INT8_MAX, INT8_MIN, div_round_half_away, requantize
-from harness.quant.layer import LayerConstants, layer_constants, sigmoid
+from harness.quant.layer import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
+from harness.reference.softmax import softmax_int8
 
 Array = np.ndarray
 
@@ -68,6 +70,12 @@ def _dense_acc(x: Array, w: Array, bias: Array) -> Array:
 
 
 # ---------------------------------------------------------------- integer reference
+#
+# Each integer op takes the layer (attributes, int8 weights, int32 bias), its integer constants,
+# the input arrays and the output shape, exactly what the C kernel receives, so tests can drive it
+# with any multiplier and shift, not only those a calibrated graph produces.
+
+IntOp = Callable[[Layer, LayerConstants, list[Array], tuple], Array]
 
 
 def _requant_out(acc: Array, k: LayerConstants) -> Array:
@@ -75,9 +83,12 @@ def _requant_out(acc: Array, k: LayerConstants) -> Array:
     return np.clip(out, k.act_min, k.act_max).astype(np.int8)
 
 
-def _weighted_acc(graph: Graph, layer: Layer, x: Array, w: Array, b: Array) -> Array:
+def _clamped(values: Array, k: LayerConstants) -> Array:
+    return np.clip(values, k.act_min, k.act_max).astype(np.int8)
+
+
+def _weighted_acc(layer: Layer, x: Array, w: Array, b: Array, out_shape: tuple) -> Array:
     """The accumulator of a weighted layer in x's dtype (padding contributes 0)."""
-    out_shape = graph.tensors[layer.output].shape
     if layer.op == "depthwise_conv2d":
         return _depthwise_acc(x, w, b, layer, out_shape, 0)
     if layer.op == "dense":
@@ -85,54 +96,88 @@ def _weighted_acc(graph: Graph, layer: Layer, x: Array, w: Array, b: Array) -> A
     return _conv_acc(x, w, b, layer, out_shape, 0)
 
 
-def _int_weighted(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    k = layer_constants(graph, layer)
+def _int_weighted(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
     x = ins[0].astype(np.int64) - k.input_zp
-    acc = _weighted_acc(graph, layer, x, layer.weights.astype(np.int64), layer.bias.astype(np.int64))
+    acc = _weighted_acc(layer, x, layer.weights.astype(np.int64), layer.bias.astype(np.int64), out_shape)
     return _requant_out(acc, k)
 
 
-def _int_relu(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    k = layer_constants(graph, layer)
-    return np.clip(ins[0], k.act_min, k.act_max).astype(np.int8)
+def _int_clamp(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    return _clamped(ins[0], k)
 
 
-def _int_maxpool(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    out_shape = graph.tensors[layer.output].shape
+def _int_maxpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), out_shape[:2], INT8_MIN)]
+    return _clamped(np.maximum.reduce(views), k)
+
+
+def _window_sum_and_count(x: Array, layer: Layer, out_shape: tuple) -> tuple[Array, Array]:
+    """Sum of the in-bounds values of each pooling window, and how many there are."""
     pool = _pair(layer.attrs["pool"])
-    views = [v for _, _, v in _windows(ins[0], layer, pool, out_shape[:2], INT8_MIN)]
-    return np.maximum.reduce(views).astype(np.int8)
+    total = sum(v for _, _, v in _windows(x, layer, pool, out_shape[:2], 0))
+    ones = np.ones((1,) + x.shape[1:3] + (1,), dtype=np.int64)
+    count = sum(v for _, _, v in _windows(ones, layer, pool, out_shape[:2], 0))
+    return total, count
 
 
-def _int_gap(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+def _int_avgpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    total, count = _window_sum_and_count(ins[0].astype(np.int64), layer, out_shape)
+    return _clamped(div_round_half_away(total, count), k)
+
+
+def _int_gap(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
     x = ins[0].astype(np.int64)
-    total = x.sum(axis=(1, 2))
-    out = div_round_half_away(total, x.shape[1] * x.shape[2])
+    out = div_round_half_away(x.sum(axis=(1, 2)), x.shape[1] * x.shape[2])
     return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
 
 
-def _int_pad(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    k = layer_constants(graph, layer)
+def _int_pad(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
     t, b, l, r = layer.attrs["pads"]
     return np.pad(ins[0], ((0, 0), (t, b), (l, r), (0, 0)), constant_values=k.input_zp).astype(np.int8)
 
 
-def _int_lut(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    k = layer_constants(graph, layer)
+def _int_add(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    m, s = k.multipliers, k.shifts
+    a = requantize((ins[0].astype(np.int64) - k.input_zp) << ADD_LEFT_SHIFT, m[0], s[0])
+    b = requantize((ins[1].astype(np.int64) - k.input2_zp) << ADD_LEFT_SHIFT, m[1], s[1])
+    return _clamped(requantize(np.asarray(a) + np.asarray(b), m[2], s[2]) + k.output_zp, k)
+
+
+def _int_lut(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
     return k.lut[ins[0].astype(np.int64) + 128]
 
 
-INT_OPS: dict[str, Callable[[Graph, Layer, list[Array]], Array]] = {
+def _int_softmax(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    return softmax_int8(ins[0], int(k.multipliers[0]), int(k.shifts[0]), k.diff_min)
+
+
+def _int_alias(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+    return ins[0].reshape((ins[0].shape[0],) + tuple(out_shape))
+
+
+INT_OPS: dict[str, IntOp] = {
     "conv2d": _int_weighted,
     "depthwise_conv2d": _int_weighted,
     "pointwise_conv2d": _int_weighted,
     "dense": _int_weighted,
-    "relu": _int_relu,
+    "relu": _int_clamp,
+    "relu6": _int_clamp,
     "maxpool2d": _int_maxpool,
+    "avgpool2d": _int_avgpool,
     "global_avgpool2d": _int_gap,
     "pad2d": _int_pad,
+    "add": _int_add,
     "sigmoid": _int_lut,
+    "tanh": _int_lut,
+    "softmax": _int_softmax,
+    "reshape": _int_alias,
+    "flatten": _int_alias,
 }
+
+
+def run_layer_int8(layer: Layer, k: LayerConstants, inputs: list[Array], out_shape: tuple) -> Array:
+    """One layer of the integer reference on a batch (axis 0) of int8 inputs."""
+    return INT_OPS[layer.op](layer, k, inputs, tuple(out_shape))
 
 
 def run_int8(graph: Graph, x_q: Array) -> dict[str, Array]:
@@ -142,7 +187,10 @@ def run_int8(graph: Graph, x_q: Array) -> dict[str, Array]:
         raise TypeError(f"int8 reference takes int8 input, got {x_q.dtype}")
     values = {graph.input: x_q}
     for layer in graph.layers:
-        values[layer.output] = INT_OPS[layer.op](graph, layer, [values[t] for t in layer.inputs])
+        ins = [values[t] for t in layer.inputs]
+        values[layer.output] = run_layer_int8(
+            layer, layer_constants(graph, layer), ins, graph.tensors[layer.output].shape
+        )
     return values
 
 
@@ -174,18 +222,30 @@ def _float_activation(y: Array, act: str) -> Array:
 
 def _float_weighted(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     w, b = float_params(graph, layer)
-    y = _weighted_acc(graph, layer, ins[0].astype(np.float32), w, b)
+    y = _weighted_acc(layer, ins[0].astype(np.float32), w, b, graph.tensors[layer.output].shape)
     return _float_activation(y, layer.attrs.get("activation", "none"))
 
 
-def _float_relu(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
-    return _float_activation(ins[0], "relu")
+def _fused(graph: Graph, layer: Layer, y: Array) -> Array:
+    return _float_activation(y.astype(np.float32), layer.attrs.get("activation", "none"))
+
+
+def _float_clamp(act: str) -> Callable[[Graph, Layer, list[Array]], Array]:
+    def run(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+        return _float_activation(ins[0], act)
+
+    return run
 
 
 def _float_maxpool(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     out_shape = graph.tensors[layer.output].shape
     views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), out_shape[:2], -np.inf)]
-    return np.maximum.reduce(views).astype(np.float32)
+    return _fused(graph, layer, np.maximum.reduce(views))
+
+
+def _float_avgpool(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+    total, count = _window_sum_and_count(ins[0].astype(np.float32), layer, graph.tensors[layer.output].shape)
+    return _fused(graph, layer, total / count.astype(np.float32))
 
 
 def _float_gap(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
@@ -202,6 +262,10 @@ def _float_pad(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     return np.pad(ins[0], ((0, 0), (t, b), (l, r), (0, 0)), constant_values=0.0).astype(np.float32)
 
 
+def _float_add(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+    return _fused(graph, layer, ins[0].astype(np.float32) + ins[1].astype(np.float32))
+
+
 def _elementwise(f: Callable[[float], float]) -> Callable[[Graph, Layer, list[Array]], Array]:
     """Apply a scalar libm function element by element (numpy's SIMD exp differs across CPUs)."""
 
@@ -213,16 +277,43 @@ def _elementwise(f: Callable[[float], float]) -> Callable[[Graph, Layer, list[Ar
     return run
 
 
+def _float_softmax(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+    """exp(beta (x - max)) / sum over the last axis, in double with libm, rounded to float32."""
+    beta = float(layer.attrs.get("beta", 1.0))
+    x = ins[0]
+    rows = x.reshape(-1, x.shape[-1])
+    out = np.empty(rows.shape, dtype=np.float32)
+    for r, row in enumerate(rows):
+        top = max(float(v) for v in row)
+        exps = [math.exp(beta * (float(v) - top)) for v in row]
+        total = 0.0
+        for e in exps:
+            total += e
+        out[r] = [e / total for e in exps]
+    return out.reshape(x.shape)
+
+
+def _float_alias(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+    return ins[0].reshape((ins[0].shape[0],) + tuple(graph.tensors[layer.output].shape))
+
+
 FLOAT_OPS: dict[str, Callable[[Graph, Layer, list[Array]], Array]] = {
     "conv2d": _float_weighted,
     "depthwise_conv2d": _float_weighted,
     "pointwise_conv2d": _float_weighted,
     "dense": _float_weighted,
-    "relu": _float_relu,
+    "relu": _float_clamp("relu"),
+    "relu6": _float_clamp("relu6"),
     "maxpool2d": _float_maxpool,
+    "avgpool2d": _float_avgpool,
     "global_avgpool2d": _float_gap,
     "pad2d": _float_pad,
+    "add": _float_add,
     "sigmoid": _elementwise(sigmoid),
+    "tanh": _elementwise(math.tanh),
+    "softmax": _float_softmax,
+    "reshape": _float_alias,
+    "flatten": _float_alias,
 }
 
 

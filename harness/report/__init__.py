@@ -81,6 +81,7 @@ class RunReport:
             "golden_file": str(self.golden_file),
             "problems": list(v.problems),
             "mismatches": [m.__dict__ for m in v.mismatches],
+            "first_divergence": v.divergence.__dict__ if v.divergence else None,
             "logits": [self.run.logits.get(s, []) for s in range(len(v.reference))],
             "reference": v.reference,
             "golden": v.golden,
@@ -181,6 +182,8 @@ def _render_lines(rep: RunReport) -> list[str]:
         out.append(f"PROBLEM: {p}")
     ref_bad = [m for m in v.mismatches if m.against == "reference"]
     gold_bad = [m for m in v.mismatches if m.against == "golden"]
+    if v.divergence is not None:
+        out.append(f"DIVERGENCE: {v.divergence}")
     golden = shown(rep.golden_file)
     for label, bad in (("Python reference", ref_bad), (golden, gold_bad)):
         for m in bad[:20]:

@@ -3,6 +3,7 @@ for byte, plus the checks that make a run trustworthy (it finished, it ran the i
 model is not degenerate)."""
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -31,12 +32,26 @@ class Mismatch:
         )
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """The first layer whose output differs from the reference's, by its CRC32."""
+
+    sample: int
+    layer: int
+    name: str
+    op: str
+
+    def __str__(self) -> str:
+        return f"first differing layer: {self.layer} '{self.name}' ({self.op}) on sample {self.sample}"
+
+
 @dataclass
 class Verdict:
     reference: list[list[int]]
     golden: Optional[list[list[int]]]
     mismatches: list[Mismatch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    divergence: Optional[Divergence] = None
 
     @property
     def reference_match(self) -> bool:
@@ -57,6 +72,23 @@ class Verdict:
 def reference_logits(model: Model) -> list[list[int]]:
     out = run_int8(model.graph, model.test_inputs_q)[model.graph.output]
     return out.reshape(len(out), -1).astype(int).tolist()
+
+
+def crc32_of(values: np.ndarray) -> int:
+    """CRC32 of int8 values as the firmware's checksum reads their bytes."""
+    return zlib.crc32(np.ascontiguousarray(values, dtype=np.int8).tobytes()) & 0xFFFFFFFF
+
+
+def first_divergence(model: Model, run: FirmwareRun) -> Optional[Divergence]:
+    """The earliest (layer, sample) whose output CRC differs from the integer reference's."""
+    values = run_int8(model.graph, model.test_inputs_q)
+    crcs = run.output_crcs()
+    for i, layer in enumerate(model.graph.layers):
+        for s in range(len(model.test_inputs_q)):
+            got = crcs.get((s, i))
+            if got is not None and got != crc32_of(values[layer.output][s]):
+                return Divergence(s, i, layer.name, layer.op)
+    return None
 
 
 def _diff(firmware: list[list[int]], expected: list[list[int]], against: str) -> list[Mismatch]:
@@ -115,6 +147,8 @@ def verify_run(
     if missing:
         v.problems.append(f"no logits from the firmware for sample(s) {missing}")
     v.mismatches += _diff(firmware, reference, "reference")
+    if any(m.against == "reference" for m in v.mismatches):
+        v.divergence = first_divergence(model, run)
     if golden is not None:
         v.mismatches += _diff(firmware, golden, "golden")
     reason = degenerate(firmware)

@@ -38,6 +38,11 @@ hk_status hk_maxpool2d_s8(const hk_pool_params *params, const hk_dims *input_dim
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output);
 
+/* Mean of the in-bounds values of each window, rounded half away from zero. */
+hk_status hk_avgpool2d_s8(const hk_pool_params *params, const hk_dims *input_dims,
+                          const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
+                          int8_t *output);
+
 /* Mean over H and W of the raw int8 values, rounded half away from zero; output has c values. */
 hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input, int8_t *output);
 
@@ -48,6 +53,14 @@ hk_status hk_relu_s8(int32_t size, const int8_t *input, const hk_activation *act
 /* Constant padding with `fill` (the input zero point). */
 hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
                       int32_t fill, const hk_dims *output_dims, int8_t *output);
+
+/* Elementwise sum of two int8 tensors of `size` values on different grids. */
+hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
+                    int8_t *output);
+
+/* Softmax over each of `rows` rows of `depth` values; depth must be below 4096 (the Q12.19 sum). */
+hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
+                        int8_t *output);
 
 /* output[i] = table[input[i] + 128]; input may equal output. */
 hk_status hk_lut_s8(int32_t size, const int8_t *input, const int8_t *table, int8_t *output);

@@ -60,10 +60,36 @@ typedef struct {
     hk_activation activation;
 } hk_fc_params;
 
+/* Pooling: padded positions are left out of the max and of the average's count (TFLite). */
 typedef struct {
     hk_hw stride;
+    hk_padding padding;
     hk_activation activation;
 } hk_pool_params;
+
+/* TFLite ADD: each input is offset, shifted left by left_shift, rescaled by its own requantizer;
+ * the sum is rescaled by the output requantizer. */
+typedef struct {
+    int32_t input1_offset;
+    int32_t input1_multiplier;
+    int32_t input1_shift;
+    int32_t input2_offset;
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t output_offset;
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t left_shift;
+    hk_activation activation;
+} hk_add_params;
+
+/* TFLite integer softmax: differences to the row maximum scaled to Q5.26 by the beta multiplier;
+ * differences below diff_min contribute nothing. Output grid 1/256, -128. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} hk_softmax_params;
 
 /* Scratch memory for kernels that need it; size from the kernel's *_get_buffer_size. */
 typedef struct {

@@ -92,3 +92,26 @@ hk_status hk_check_conv(const hk_conv_params *params, const hk_quant *quant, con
     return hk_check_window(input_dims, kh, kw, &params->stride, &params->dilation,
                            &params->padding, output_dims);
 }
+
+hk_status hk_check_pool(const hk_pool_params *params, const hk_dims *input_dims, const hk_hw *pool,
+                        const hk_dims *output_dims)
+{
+    hk_status st;
+    if (params == 0 || pool == 0) {
+        return HK_ERR_NULL;
+    }
+    if ((st = hk_check_dims(input_dims)) != HK_OK || (st = hk_check_dims(output_dims)) != HK_OK ||
+        (st = hk_check_activation(&params->activation)) != HK_OK) {
+        return st;
+    }
+    if (output_dims->c != input_dims->c) {
+        return HK_ERR_DIMS;
+    }
+    /* A padding as large as the window would leave windows with nothing in them. */
+    const hk_padding *pad = &params->padding;
+    if (pad->top >= pool->h || pad->bottom >= pool->h || pad->left >= pool->w || pad->right >= pool->w) {
+        return HK_ERR_DIMS;
+    }
+    const hk_hw one = {1, 1};
+    return hk_check_window(input_dims, pool->h, pool->w, &params->stride, &one, pad, output_dims);
+}

@@ -12,6 +12,9 @@ hk_status hk_check_quant(const hk_quant *q, int32_t channels);
 hk_status hk_check_window(const hk_dims *input_dims, int32_t kh, int32_t kw, const hk_hw *stride,
                           const hk_hw *dilation, const hk_padding *padding,
                           const hk_dims *output_dims);
+/* Parameters shared by the pooling kernels. */
+hk_status hk_check_pool(const hk_pool_params *params, const hk_dims *input_dims, const hk_hw *pool,
+                        const hk_dims *output_dims);
 hk_status hk_check_conv(const hk_conv_params *params, const hk_quant *quant, const hk_dims *input_dims,
                         int32_t kh, int32_t kw, const hk_dims *output_dims);
 

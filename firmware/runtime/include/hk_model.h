@@ -6,6 +6,12 @@
 
 #include "hk_nn_types.h"
 
+/* A tensor in memory, for the per-layer output checksum. */
+typedef struct {
+    const int8_t *data;
+    uint32_t size;
+} hk_tensor_view;
+
 typedef struct {
     const char *name;
     const char *build_id; /* hash of the host's build inputs, echoed so the host knows the ELF */
@@ -18,6 +24,7 @@ typedef struct {
     const int8_t *output;  /* the output tensor in the arena */
     uint32_t weight_bytes;
     uint32_t arena_bytes;
+    const hk_tensor_view *layer_outputs; /* num_layers entries: what each layer wrote */
 } hk_model_desc;
 
 extern const hk_model_desc hk_model;

@@ -1,8 +1,10 @@
 /* The runner: announce board, counter and model, run every test sample through every layer
- * timing each one, print the logits, and finish with a status record. */
+ * timing each one (and checksumming what it wrote, outside the timed span), print the logits,
+ * and finish with a status record. */
 #include <stdint.h>
 
 #include "hk_counter.h"
+#include "hk_crc32.h"
 #include "hk_model.h"
 #include "hk_platform.h"
 #include "hk_record.h"
@@ -73,10 +75,12 @@ int main(void)
                 hk_rec_end();
                 hk_runner_finish("error");
             }
+            const hk_tensor_view *out = &hk_model.layer_outputs[layer];
             hk_rec_begin("layer");
             hk_rec_u32("sample", s);
             hk_rec_u32("index", layer);
             hk_rec_u32("cycles", cycles);
+            hk_rec_hex("out_crc", hk_crc32_final(hk_crc32_update(HK_CRC32_INIT, out->data, out->size)));
             hk_rec_end();
         }
         hk_rec_begin("logits");

@@ -1,5 +1,6 @@
 #include "hk_record.h"
 
+#include "hk_crc32.h"
 #include "hk_platform.h"
 
 static uint32_t crc;
@@ -7,10 +8,7 @@ static uint32_t crc;
 static void emit(char c)
 {
     hk_platform_putc(c);
-    crc ^= (uint8_t)c;
-    for (int k = 0; k < 8; k++) {
-        crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
+    crc = hk_crc32_update(crc, &c, 1);
 }
 
 static void emit_str(const char *s)
@@ -53,7 +51,7 @@ static void emit_key(const char *key)
 void hk_rec_begin(const char *type)
 {
     hk_platform_putc('@');
-    crc = 0xFFFFFFFFu;
+    crc = HK_CRC32_INIT;
     emit_str(type);
 }
 
@@ -98,7 +96,7 @@ void hk_rec_s8_list(const char *key, const int8_t *values, uint32_t count)
 
 void hk_rec_end(void)
 {
-    const uint32_t value = crc ^ 0xFFFFFFFFu;
+    const uint32_t value = hk_crc32_final(crc);
     hk_platform_putc(' ');
     hk_platform_putc('*');
     for (int shift = 28; shift >= 0; shift -= 4) {
