@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from harness.session import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT, b
 from harness.targets import TARGETS
 from harness.verify import reference_logits
 from harness.verify.golden import format_golden, golden_path, read_golden, write_golden
+from harness.fuzz.cases import GENERATORS
 from harness.zoo import ZOO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -157,6 +159,57 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -------------------------------------------------------------------------------------- fuzz
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    """Random single-layer cases on the emulator against the integer reference."""
+    from harness.fuzz import replay, run_fuzz
+    from harness.targets import get_target
+
+    target = get_target(args.target)
+    if args.replay:
+        result = replay(args.replay, target, args.emulator, args.timeout)
+        case = result.case
+        print(f"{case.op}: {case.config_json()}")
+        print(f"output shape {case.out_shape}")
+        if result.problem:
+            print(f"FAILED: {result.problem}")
+            return EXIT_FAILED
+        if result.ok:
+            print(f"PASSED: all {result.expected.size} values equal the reference")
+            return EXIT_OK
+        got, want = result.output.ravel(), result.expected.ravel()
+        bad = [i for i in range(want.size) if got[i] != want[i]]
+        print(f"FAILED: {len(bad)} of {want.size} values differ from the reference")
+        for i in bad[:20]:
+            print(f"  position {i} (index {tuple(int(v) for v in __import__('numpy').unravel_index(i, case.out_shape))}): "
+                  f"firmware {got[i]}, reference {want[i]}")
+        return EXIT_FAILED
+    ops = args.op or list(GENERATORS)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 100_000
+    print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator})")
+    report = run_fuzz(ops, args.cases, seed, target, args.emulator, args.timeout, log=_progress)
+    width = max(len(op) for op in ops)
+    print(f"{'op'.ljust(width)}  passed  failed")
+    for op, (ok, bad) in report.per_op.items():
+        print(f"{op.ljust(width)}  {ok:6d}  {bad:6d}")
+    for f in report.failures:
+        print(f"\nFAILED {f.original.op}: {f.reason}")
+        print(f"  smallest reproducing configuration (of {f.original.config_json()}):")
+        print(f"  {f.command()}")
+    print(f"\n{report.passed} passed, {report.failed} failed ({report.images} images, {report.seconds:.1f} s)")
+    if args.json:
+        _write_json(args.json, {
+            "seed": seed, "target": target.name, "cases_per_op": args.cases, "passed": report.passed,
+            "failed": report.failed, "per_op": {op: {"passed": ok, "failed": bad} for op, (ok, bad) in report.per_op.items()},
+            "failures": [{"op": f.original.op, "reason": f.reason, "original": json.loads(f.original.config_json()),
+                          "minimal": json.loads(f.minimal.config_json()), "command": f.command()} for f in report.failures],
+            "images": report.images, "seconds": round(report.seconds, 1),
+        })
+    return EXIT_OK if report.failed == 0 else EXIT_FAILED
+
+
 # -------------------------------------------------------------------------------------- main
 
 
@@ -206,6 +259,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
     _add_target_options(p)
     p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser(
+        "fuzz", help="random single-layer cases on the emulator vs the integer reference",
+        description="Generate random configurations of each op (edge-biased: -128 inputs, zero points "
+                    "at -128/127, multipliers near 2^31 and tiny, every shift, int32-limit biases, 1x1 "
+                    "images), run them on the emulator in batches (many cases per image and per emulator "
+                    "start) and compare every output bit for bit with the Python integer reference. "
+                    "Each failure is shrunk to the smallest configuration that still fails and printed "
+                    "as a command that reruns it. Exit 0 iff every case passes.",
+    )
+    p.add_argument("--op", action="append", choices=sorted(GENERATORS), metavar="OP",
+                   help="op to fuzz (repeatable; default: every op): " + ", ".join(sorted(GENERATORS)))
+    p.add_argument("--cases", type=int, default=100, metavar="N", help="cases per op (default 100)")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed (default: a fresh one, printed)")
+    p.add_argument("--replay", metavar="JSON", help="run exactly this case (as printed for a failure) and "
+                   "show every value that differs")
+    p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
+    _add_target_options(p)
+    p.set_defaults(func=cmd_fuzz)
     return parser
 
 

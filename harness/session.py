@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from harness.build import Firmware, build_firmware
+from harness.build.floatscan import scan_elf
 from harness.emu import EmulatorCrashed, EmulatorTimeout, make_emulator
 from harness.protocol import FirmwareRun, ProtocolError
 from harness.report import LayerRow, RunReport
@@ -65,10 +66,13 @@ def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str 
     verdict = verify_run(model, run, read_golden(gpath), firmware.build_id, firmware.elf)
     if failure is not None:
         verdict.problems.insert(0, failure)
+    float_scan = scan_elf(firmware.elf)
+    if not float_scan.ok:
+        verdict.problems.append(float_scan.summary())
     logits = [run.logits[s] for s in sorted(run.logits)]
     predictions = classify(model, logits) if logits and not verdict.problems else None
     return RunReport(
         model=model_name, target=target, emulator=emulator, emulator_version=version, firmware=firmware,
         run=run, verdict=verdict, layers=layer_rows(model, run), golden_file=gpath,
-        predictions=predictions, labels=model.labels,
+        predictions=predictions, labels=model.labels, float_scan=float_scan,
     )

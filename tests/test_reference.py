@@ -119,3 +119,48 @@ def test_kws_cnn_is_not_degenerate() -> None:
     logits = reference_logits(load("kws_cnn"))
     assert all(len(set(row)) > 1 for row in logits)
     assert len(set(classify(load("kws_cnn"), logits))) > 1
+
+
+def test_relu6_and_fused_pool_activation() -> None:
+    q = QuantParams(0.05, -10)  # 6.0 is 120 steps above the zero point: clamp at 110
+    assert run_one("relu6", np.array([-20, -10, 50, 110, 120]), q, q).tolist() == [-10, -10, 50, 110, 110]
+
+
+def test_avgpool_counts_only_in_bounds_values() -> None:
+    x = np.array([[1, 2], [3, 5]]).reshape(2, 2, 1)
+    # SAME 2x2 stride 1 on 2x2: windows at the edge see 2 or 1 values; mean rounded half away
+    y = run_one("avgpool2d", x, pool=2, stride=1, padding="same")
+    assert y[..., 0].tolist() == [[3, 4], [4, 5]]  # 11/4 -> 3, 7/2 -> 4, 8/2 -> 4, 5/1
+    y = run_one("maxpool2d", -x, pool=2, stride=1, padding="same")
+    assert y[..., 0].tolist() == [[-1, -2], [-3, -5]]  # padding never wins a max
+
+
+def test_add_known_answer() -> None:
+    from harness.model.graph import Layer
+    from harness.quant.layer import LayerConstants, add_requantizers
+    from harness.reference import run_layer_int8
+
+    a_q, b_q, out_q = QuantParams(0.5, 0), QuantParams(0.25, 10), QuantParams(1.0, -3)
+    mult, shift = add_requantizers(a_q, b_q, out_q)
+    k = LayerConstants(a_q.zero_point, out_q.zero_point, multipliers=mult, shifts=shift, input2_zp=b_q.zero_point)
+    qa = np.array([[4, -6, 100]], dtype=np.int8)  # 2.0, -3.0, 50.0
+    qb = np.array([[14, 10, -128]], dtype=np.int8)  # 1.0, 0.0, -34.5
+    y = run_layer_int8(Layer("sum", "add", ["a", "b"], "sum"), k, [qa, qb], (3,))[0]
+    assert y.tolist() == [0, -6, 13]  # 3.0 -> 0; -3.0 -> -6; 15.5 - 3 = 12.5 rounds away to 13
+
+
+def test_tanh_lut_known_answers() -> None:
+    y = run_one("tanh", np.array([0, 127, -128, 16]), QuantParams(f32(1 / 16), 0), None)
+    assert y.tolist() == [0, 127, -128, 97]  # tanh(1) * 128 = 97.48
+
+
+def test_softmax_through_a_graph() -> None:
+    # input grid 1/16: logits 0, 1, 2 -> softmax 0.090, 0.245, 0.665 -> q = p * 256 - 128
+    y = run_one("softmax", np.array([[0, 16, 32]]), QuantParams(f32(1 / 16), 0), None)
+    assert y[0].tolist() == [-105, -65, 42]
+
+
+def test_reshape_and_flatten_keep_the_bytes() -> None:
+    x = np.arange(12).reshape(2, 3, 2)
+    assert run_one("reshape", x, shape=(3, 4)).ravel().tolist() == list(range(12))
+    assert run_one("flatten", x).tolist() == list(range(12))

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -125,22 +126,56 @@ class Image:
     cached: bool
 
 
+def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Path, model_flags: tuple[str, ...]) -> None:
+    _run(
+        [
+            require_tool("cmake"), "-S", str(firmware_dir), "-B", str(cmake_dir),
+            f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
+            f"-DHK_PLATFORM={target.platform}",
+            f"-DHK_BOARD={target.board}",
+            f"-DHK_CORE={target.core}",
+            f"-DHK_CPU_FLAGS={';'.join(target.cpu_flags)}",
+            f"-DHK_OPT_FLAGS={';'.join(OPT_FLAGS)}",
+            f"-DHK_MODEL_DIR={gen_dir}",
+            f"-DHK_MODEL_OPT_FLAGS={';'.join(model_flags)}",
+        ],
+        cmake_dir.parent,
+        "CMake configure",
+    )
+
+
+def _write_model(gen_dir: Path, source: str, key: str, memory: str) -> None:
+    """model.c carries its own build id (the hash of its inputs), so that changing the model
+    recompiles model.c alone."""
+    gen_dir.mkdir(parents=True, exist_ok=True)
+    (gen_dir / "model.c").write_text(f'#define HK_BUILD_ID "{key}"\n' + source)
+    memory_path = gen_dir / "memory.ld"
+    if not memory_path.exists() or memory_path.read_text() != memory:
+        memory_path.write_text(memory)
+
+
+def _compile(cmake_dir: Path) -> None:
+    _run([require_tool("cmake"), "--build", str(cmake_dir), "-j", str(os.cpu_count() or 1)], cmake_dir.parent, "compile")
+
+
 def build_image(
     name: str,
     source: str,
     target: Target,
     log: Optional[Callable[[str], None]] = None,
     firmware_dir: Path = FIRMWARE_DIR,
+    model_flags: tuple[str, ...] = (),
 ) -> Image:
     """Build firmware from a generated (or hand-written) model.c; cached by the hash of all inputs.
 
-    `firmware_dir` lets tests build a mutated copy of the firmware tree.
+    `firmware_dir` lets tests build a mutated copy of the firmware tree; `model_flags` are added to
+    the compile of model.c alone.
     """
     say = log or (lambda msg: None)
-    cmake = require_tool("cmake")
+    require_tool("cmake")
     require_tool("arm-none-eabi-gcc")
     memory = memory_script(target)
-    key = _build_key(source, memory, target, firmware_dir)
+    key = _build_key(source + repr(model_flags), memory, target, firmware_dir)
     out_dir = build_root() / target.name / f"{name}-{key}"
     elf = out_dir / "firmware.elf"
     stamp = out_dir / "complete"
@@ -151,30 +186,46 @@ def build_image(
         if not stamp.exists():
             cached = False
             say(f"building {name} for {target.name} in {out_dir}")
-            gen_dir = out_dir / "gen"
-            gen_dir.mkdir(exist_ok=True)
-            (gen_dir / "model.c").write_text(source)
-            (gen_dir / "memory.ld").write_text(memory)
-            cmake_dir = out_dir / "cmake"
-            _run(
-                [
-                    cmake, "-S", str(firmware_dir), "-B", str(cmake_dir),
-                    f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
-                    f"-DHK_PLATFORM={target.platform}",
-                    f"-DHK_BOARD={target.board}",
-                    f"-DHK_CORE={target.core}",
-                    f"-DHK_CPU_FLAGS={';'.join(target.cpu_flags)}",
-                    f"-DHK_OPT_FLAGS={';'.join(OPT_FLAGS)}",
-                    f"-DHK_MODEL_DIR={gen_dir}",
-                    f"-DHK_BUILD_ID={key}",
-                ],
-                out_dir,
-                "CMake configure",
-            )
-            _run([cmake, "--build", str(cmake_dir), "-j", str(os.cpu_count() or 1)], out_dir, "compile")
-            shutil.copyfile(cmake_dir / "firmware.elf", elf)
+            _write_model(out_dir / "gen", source, key, memory)
+            _configure(out_dir / "cmake", out_dir / "gen", target, firmware_dir, model_flags)
+            _compile(out_dir / "cmake")
+            shutil.copyfile(out_dir / "cmake" / "firmware.elf", elf)
             stamp.write_text(key + "\n")
     return Image(elf, key, cached)
+
+
+class ScratchBuilder:
+    """Builds one image after another in a single build directory: configured once, then each new
+    model.c is all that recompiles. For the fuzzer, whose images are used once; the directory is
+    removed on close. Not cached and not shared between processes."""
+
+    def __init__(self, target: Target, model_flags: tuple[str, ...] = (), firmware_dir: Path = FIRMWARE_DIR):
+        require_tool("cmake")
+        require_tool("arm-none-eabi-gcc")
+        self.target, self.model_flags, self.firmware_dir = target, model_flags, firmware_dir
+        root = build_root() / target.name
+        root.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+        self.memory = memory_script(target)
+        self.configured = False
+
+    def build(self, source: str) -> Image:
+        key = _build_key(source + repr(self.model_flags), self.memory, self.target, self.firmware_dir)
+        _write_model(self.dir / "gen", source, key, self.memory)
+        if not self.configured:
+            _configure(self.dir / "cmake", self.dir / "gen", self.target, self.firmware_dir, self.model_flags)
+            self.configured = True
+        _compile(self.dir / "cmake")
+        return Image(self.dir / "cmake" / "firmware.elf", key, False)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "ScratchBuilder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def build_firmware(

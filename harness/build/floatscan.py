@@ -176,7 +176,11 @@ def _scan(
     )
 
 
-def scan_elf(elf: Path, roots: tuple[str, ...] = ("main",)) -> FloatScan:
+#: The firmware's entry points: reset (which calls main) and the fault handler (vector table only).
+FIRMWARE_ROOTS = ("hk_reset_handler", "hk_fault_handler")
+
+
+def scan_elf(elf: Path, roots: tuple[str, ...] = FIRMWARE_ROOTS) -> FloatScan:
     """Prove (or refute) that no function reachable from `roots` in the ELF uses floating point."""
     objdump = require_tool("arm-none-eabi-objdump")
     cmd = [objdump, "-d", "--no-show-raw-insn", str(elf)]

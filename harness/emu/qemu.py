@@ -53,6 +53,20 @@ def _die_with_parent() -> None:
         pass
 
 
+def _close_socket(port: serial.SerialBase) -> None:
+    """Close a socket:// port at once. pyserial's close() sleeps 0.3 s afterwards to let a server
+    accept a quick reconnect; we never reconnect, and that pause would tax every run."""
+    sock = getattr(port, "_socket", None)
+    if sock is None:
+        port.close()
+        return
+    try:
+        sock.close()
+    finally:
+        port._socket = None  # type: ignore[attr-defined]
+        port.is_open = False
+
+
 class QemuBackend(Emulator):
     name = "qemu"
 
@@ -124,10 +138,15 @@ class QemuBackend(Emulator):
         raise EmulatorCrashed(f"{QEMU} did not open its UART socket within {CONNECT_SECONDS:g} s: {self._log_text()[-600:]}")
 
     def _read_chunk(self, timeout: float) -> bytes:
+        """Wait up to `timeout` for one byte, then take whatever else is ready without waiting
+        (pyserial's socket read would otherwise wait out its timeout for a full buffer)."""
         assert self._serial is not None and self._proc is not None
-        self._serial.timeout = max(timeout, 0.001)
         try:
-            data = self._serial.read(4096)
+            self._serial.timeout = max(timeout, 0.001)
+            data = self._serial.read(1)
+            if data:
+                self._serial.timeout = 0
+                data += self._serial.read(1 << 16)
         except serial.SerialException:
             data = b""
         if not data and self._proc.poll() is not None:
@@ -158,10 +177,7 @@ class QemuBackend(Emulator):
     def stop(self) -> None:
         """Close the UART and end QEMU; safe to call more than once and from any state."""
         if self._serial is not None:
-            try:
-                self._serial.close()
-            except Exception:
-                pass
+            _close_socket(self._serial)
             self._serial = None
         self._reap()
         if self._workdir is not None:

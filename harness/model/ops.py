@@ -205,6 +205,15 @@ def _add_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return ins[0]
 
 
+SOFTMAX_MAX_DEPTH = 4095  # TFLite's Q12.19 sum of exponentials must stay below 4096
+
+
+def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    if ins[0][-1] > SOFTMAX_MAX_DEPTH:
+        raise ShapeError(f"softmax over {ins[0][-1]} values: at most {SOFTMAX_MAX_DEPTH} (TFLite's fixed-point sum)")
+    return ins[0]
+
+
 def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     shape = layer.attrs.get("shape")
     if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(d, int) and d >= 1 for d in shape)):
@@ -251,7 +260,7 @@ OPS: dict[str, OpSpec] = {
                fixed_grid=QuantParams(f32(1 / 256), -128), description="256-entry int8 lookup table"),
         OpSpec("tanh", 1, GRID_FIXED, False, _same_shape, _no_macs,
                fixed_grid=QuantParams(f32(1 / 128), 0), description="256-entry int8 lookup table"),
-        OpSpec("softmax", 1, GRID_FIXED, False, _same_shape, _no_macs,
+        OpSpec("softmax", 1, GRID_FIXED, False, _softmax_shape, _no_macs,
                fixed_grid=QuantParams(f32(1 / 256), -128),
                description="softmax over the last axis, TFLite's integer algorithm"),
         OpSpec("reshape", 1, GRID_INHERITED, False, _reshape_shape, _no_macs,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from harness.build import Firmware
+from harness.build.floatscan import FloatScan
 from harness.protocol import FirmwareRun
 from harness.targets import Target
 from harness.verify import Verdict
@@ -44,6 +45,7 @@ class RunReport:
     golden_file: Path
     predictions: Optional[list[int]] = None
     labels: Optional[list[int]] = None
+    float_scan: Optional[FloatScan] = None
 
     @property
     def counter(self) -> str:
@@ -100,6 +102,8 @@ class RunReport:
             "stack_reserved_bytes": fp.stack_bytes,
             "stack_used_bytes": self.run.stack_used,
             "weight_bytes": self.firmware.weight_bytes,
+            "float_free": self.float_scan.ok if self.float_scan else None,
+            "float_scan": self.float_scan.summary() if self.float_scan else None,
             "arena_bytes": self.firmware.arena_bytes,
             "build": {
                 "id": self.firmware.build_id,
@@ -170,6 +174,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         "",
         f"memory: flash {_kib(fp.flash_bytes)} of {_kib(rep.target.flash.size)}, RAM {_kib(fp.ram_bytes)} of "
         f"{_kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
+        *([rep.float_scan.summary()] if rep.float_scan else []),
         f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
     ]
     if rep.labels is not None and rep.predictions is not None:
