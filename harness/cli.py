@@ -73,7 +73,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             mod = importlib.import_module(module)
             rows.append((package, True, getattr(mod, "__version__", "installed"), False))
         except ImportError:
-            rows.append((package, False, f"missing (needed by make test): pip install -e '.[test]'", False))
+            rows.append((package, False, "missing (needed by make test): pip install -e '.[test]'", False))
     renode = _tool_version(["renode", "--version"])
     rows.append(("renode", renode is not None, renode or
                  "not installed (optional): get it from https://renode.io (it is not in Debian or PyPI)", False))
@@ -156,6 +156,43 @@ def cmd_golden(args: argparse.Namespace) -> int:
         shown = ", ".join(f"sample {s} position {p}" for s, p in changed[:10])
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- sqnr
+
+
+def cmd_sqnr(args: argparse.Namespace) -> int:
+    """Per-layer SQNR between the float and the int8 reference (host only)."""
+    from harness.report.plots import plot_sqnr
+    from harness.verify.sqnr import layer_sqnr, lowest_sqnr
+    from harness.zoo import load
+
+    model = load(args.model)
+    rows = layer_sqnr(model)
+    samples = len(model.reference_inputs)
+    print(f"{args.model}: per-layer SQNR, float vs int8 reference, over {samples} samples")
+    width = max(len(r.name) for r in rows)
+    op_width = max(len(r.op) for r in rows)
+    print(f"{'#':>3}  {'layer'.ljust(width)}  {'op'.ljust(op_width)}  SQNR (dB)")
+    for r in rows:
+        print(f"{r.index:>3}  {r.name.ljust(width)}  {r.op.ljust(op_width)}  {r.display():>9}")
+    lowest = lowest_sqnr(rows)
+    worst = [r.name for r in rows if r.sqnr_db == lowest]
+    print(f"lowest: {lowest:.1f} dB at {', '.join(worst)}")
+    if args.json:
+        def db(value: Optional[float]) -> Optional[float]:  # JSON has no infinity
+            return None if value is None or value == float("inf") else value
+
+        _write_json(args.json, {
+            "model": args.model, "samples": samples, "lowest_sqnr_db": db(lowest),
+            "layers": [{"name": r.name, "op": r.op, "sqnr_db": db(r.sqnr_db),
+                        **({"note": "exact" if r.sqnr_db is not None else "no signal"} if db(r.sqnr_db) is None else {})}
+                       for r in rows],
+        })
+    if args.plot:
+        plot_sqnr(args.model, rows, Path(args.plot), samples)
+        _progress(f"wrote {args.plot}")
     return EXIT_OK
 
 
@@ -259,6 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
     _add_target_options(p)
     p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser(
+        "sqnr", help="per-layer SQNR of a model, float vs int8 (host only)",
+        description="For each layer, 10 log10(sum f^2 / sum (f - q)^2) between the float reference's "
+                    "output f and the int8 reference's output q (dequantized), over the model's "
+                    "calibration samples: where int8 loses precision. No emulator is needed.",
+    )
+    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    p.add_argument("--json", metavar="PATH", help='write {"model", "layers": [{"name", "op", "sqnr_db"}]}')
+    p.add_argument("--plot", metavar="PNG", help="write a bar chart of the per-layer SQNR")
+    p.set_defaults(func=cmd_sqnr)
 
     p = sub.add_parser(
         "fuzz", help="random single-layer cases on the emulator vs the integer reference",

@@ -12,7 +12,7 @@ from harness.emu import EmulatorCrashed, EmulatorTimeout, make_emulator
 from harness.protocol import FirmwareRun, ProtocolError
 from harness.report import LayerRow, RunReport
 from harness.targets import Target, get_target
-from harness.verify import classify, verify_run
+from harness.verify import classify, float_parity, reference_logits, verify_run
 from harness.verify.golden import golden_path, read_golden
 from harness.zoo import Model, load
 
@@ -70,9 +70,13 @@ def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str 
     if not float_scan.ok:
         verdict.problems.append(float_scan.summary())
     logits = [run.logits[s] for s in sorted(run.logits)]
-    predictions = classify(model, logits) if logits and not verdict.problems else None
+    complete = not verdict.problems and len(logits) == len(model.test_inputs)
+    parity = float_parity(model, logits if complete else reference_logits(model))
+    if not parity.ok:
+        verdict.problems.append(f"{parity} exceeds its threshold")
+    predictions = classify(model, logits) if complete else None
     return RunReport(
         model=model_name, target=target, emulator=emulator, emulator_version=version, firmware=firmware,
         run=run, verdict=verdict, layers=layer_rows(model, run), golden_file=gpath,
-        predictions=predictions, labels=model.labels, float_scan=float_scan,
+        predictions=predictions, labels=model.labels, float_scan=float_scan, parity=parity,
     )

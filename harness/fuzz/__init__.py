@@ -25,7 +25,7 @@ from harness.build import FIRMWARE_DIR, ScratchBuilder
 from harness.codegen import generate_suite
 from harness.emu import EmulatorCrashed, EmulatorTimeout, describe_fault, make_emulator
 from harness.errors import HarnessError
-from harness.fuzz.cases import GENERATORS, KernelCase, RngDraw, build_case, draw_case
+from harness.fuzz.cases import KernelCase, RngDraw, build_case, draw_case
 from harness.protocol import KERNEL_STATUS, FirmwareRun, ProtocolError
 from harness.targets import Target
 from harness.verify import crc32_of

@@ -10,7 +10,7 @@ from harness.build import Firmware
 from harness.build.floatscan import FloatScan
 from harness.protocol import FirmwareRun
 from harness.targets import Target
-from harness.verify import Verdict
+from harness.verify import Parity, Verdict
 
 #: What each firmware counter counts.
 COUNTER_UNITS = {
@@ -46,6 +46,7 @@ class RunReport:
     predictions: Optional[list[int]] = None
     labels: Optional[list[int]] = None
     float_scan: Optional[FloatScan] = None
+    parity: Optional[Parity] = None
 
     @property
     def counter(self) -> str:
@@ -102,6 +103,9 @@ class RunReport:
             "stack_reserved_bytes": fp.stack_bytes,
             "stack_used_bytes": self.run.stack_used,
             "weight_bytes": self.firmware.weight_bytes,
+            "parity": {"worst_abs": self.parity.worst_abs, "float_range": self.parity.float_range,
+                       "fraction": self.parity.fraction, "threshold": self.parity.threshold,
+                       "ok": self.parity.ok, "note": self.parity.note} if self.parity else None,
             "float_free": self.float_scan.ok if self.float_scan else None,
             "float_scan": self.float_scan.summary() if self.float_scan else None,
             "arena_bytes": self.firmware.arena_bytes,
@@ -174,6 +178,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         "",
         f"memory: flash {_kib(fp.flash_bytes)} of {_kib(rep.target.flash.size)}, RAM {_kib(fp.ram_bytes)} of "
         f"{_kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
+        *([str(rep.parity)] if rep.parity else []),
         *([rep.float_scan.summary()] if rep.float_scan else []),
         f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
     ]

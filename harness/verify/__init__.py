@@ -13,7 +13,8 @@ import numpy as np
 from harness.build.elfinfo import function_at
 from harness.emu import describe_fault
 from harness.protocol import KERNEL_STATUS, FirmwareRun
-from harness.reference import run_int8
+from harness.quant import dequantize
+from harness.reference import run_float, run_int8
 from harness.zoo.common import Model
 
 
@@ -164,3 +165,37 @@ def classify(model: Model, logits: list[list[int]]) -> list[int]:
     if arr.shape[1] == 1:
         return [int(out_q.scale * (v - out_q.zero_point) >= 0.5) for v in arr[:, 0]]
     return [int(i) for i in arr.argmax(axis=1)]
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Worst |dequantized int8 output - float output| over the test samples, as a fraction of the
+    float outputs' range over the reference (calibration) samples."""
+
+    worst_abs: float
+    float_range: float
+    threshold: float
+    note: str
+
+    @property
+    def fraction(self) -> float:
+        return self.worst_abs / self.float_range if self.float_range > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.fraction <= self.threshold
+
+    def __str__(self) -> str:
+        return (f"float parity: worst |int8 - float| {self.worst_abs:.4g} = {100 * self.fraction:.1f}% of the float "
+                f"range {self.float_range:.4g} (threshold {100 * self.threshold:.0f}%: {self.note})")
+
+
+def float_parity(model: Model, logits: list[list[int]]) -> Parity:
+    """Parity of int8 `logits` (one row per test sample) against the float reference."""
+    graph = model.graph
+    out = graph.tensors[graph.output]
+    ref_all = run_float(graph, model.reference_inputs)[graph.output].reshape(len(model.reference_inputs), -1)
+    test = run_float(graph, model.test_inputs)[graph.output].reshape(len(model.test_inputs), -1)
+    q = dequantize(np.asarray(logits), out.quant).astype(np.float64)
+    return Parity(float(np.abs(q - test).max()), float(ref_all.max() - ref_all.min()), model.parity_threshold,
+                  model.parity_note)

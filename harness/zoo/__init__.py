@@ -4,7 +4,17 @@ from __future__ import annotations
 from functools import lru_cache
 
 from harness.errors import HarnessError
-from harness.zoo import kws_cnn, xor_mlp
+from harness.zoo import (
+    ad_autoencoder,
+    ic_resnet8,
+    kws_cnn,
+    kws_dscnn,
+    mobilenetv1,
+    mobilenetv2_block,
+    resnet18_block,
+    vww_mobilenetv1,
+    xor_mlp,
+)
 from harness.zoo.common import Model, ZooEntry
 
 
@@ -18,6 +28,14 @@ ZOO: dict[str, ZooEntry] = {
     for e in (
         ZooEntry("xor_mlp", xor_mlp.DESCRIPTION, xor_mlp.build),
         ZooEntry("kws_cnn", kws_cnn.DESCRIPTION, kws_cnn.build),
+        ZooEntry("resnet18_block", resnet18_block.DESCRIPTION, resnet18_block.build),
+        ZooEntry("mobilenetv2_block", mobilenetv2_block.DESCRIPTION, mobilenetv2_block.build),
+        ZooEntry("mobilenetv1_published", mobilenetv1.DESCRIPTION_PUBLISHED, mobilenetv1.build_published),
+        ZooEntry("mobilenetv1_friendly", mobilenetv1.DESCRIPTION_FRIENDLY, mobilenetv1.build_friendly),
+        ZooEntry("kws_dscnn", kws_dscnn.DESCRIPTION, kws_dscnn.build),
+        ZooEntry("vww_mobilenetv1", vww_mobilenetv1.DESCRIPTION, vww_mobilenetv1.build),
+        ZooEntry("ic_resnet8", ic_resnet8.DESCRIPTION, ic_resnet8.build),
+        ZooEntry("ad_autoencoder", ad_autoencoder.DESCRIPTION, ad_autoencoder.build),
     )
 }
 

@@ -43,13 +43,40 @@ def wave_samples(
     return out.reshape((count,) + tuple(shape))
 
 
+def pattern_samples(count: int, shape: tuple[int, ...], first: int = 0) -> np.ndarray:
+    """Inputs that differ in content, not only in phase: sample s is a 2-D wave with its own pair
+    of spatial frequencies (and a phase per channel), plus a small cosine ripple, in float32."""
+    h, w = (shape[0], shape[1]) if len(shape) == 3 else (1, int(np.prod(shape)))
+    c = shape[2] if len(shape) == 3 else 1
+    f32 = np.float32
+    out = np.empty((count, h, w, c), dtype=np.float32)
+    for k in range(count):
+        s = first + k
+        r = f32(0.04 * (1 + (s * 5) % 11))
+        q = f32(0.3 * ((s * 3) % 7) / 7)
+        for y in range(h):
+            for x in range(w):
+                a = f32(f32(y) * r) + f32(f32(x) * q)
+                for ch in range(c):
+                    i = (y * w + x) * c + ch
+                    out[k, y, x, ch] = f32(0.7 * math.sin(float(a) + 0.9 * ch)) + f32(0.3 * math.cos(0.4 * (s + i)))
+    return out.reshape((count,) + tuple(shape))
+
+
 @dataclass
 class Model:
-    """A zoo model ready to compile: its int8 graph and the test samples the firmware will run."""
+    """A zoo model ready to compile: its int8 graph and the test samples the firmware will run.
+
+    parity_threshold bounds the worst |dequantized int8 output - float output| over the test samples
+    as a fraction of the float outputs' range over the calibration samples; parity_note says why.
+    """
 
     graph: Graph
     test_inputs: np.ndarray  # float32, (N, *input_shape)
     labels: Optional[list[int]] = None  # expected class per test sample, where the task has one
+    calibration_inputs: Optional[np.ndarray] = None  # float32; the test inputs when absent
+    parity_threshold: float = 0.5
+    parity_note: str = "the seed pipelines' convention (shared/seeds/000: within 50% of the range)"
     test_inputs_q: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +85,11 @@ class Model:
     @property
     def name(self) -> str:
         return self.graph.name
+
+    @property
+    def reference_inputs(self) -> np.ndarray:
+        """The float inputs statistics are taken over: calibration samples, else test samples."""
+        return self.calibration_inputs if self.calibration_inputs is not None else self.test_inputs
 
 
 @dataclass(frozen=True)
