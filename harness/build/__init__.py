@@ -233,7 +233,13 @@ def build_firmware(
 ) -> Firmware:
     """The ELF for (model, target), from the cache when its inputs are unchanged."""
     gen = generate(model)
-    image = build_image(model.name, gen.source, target, log, firmware_dir)
+    try:
+        image = build_image(model.name, gen.source, target, log, firmware_dir)
+    except ModelTooLarge as e:
+        raise ModelTooLarge(
+            f"{model.name}: {e} (arena {gen.arena.size} B and a {target.stack_bytes} B stack in "
+            f"{target.ram.size} B of RAM; {gen.weight_bytes} B of weights in {target.flash.size} B of flash)"
+        ) from None
     return Firmware(
         elf=image.elf,
         build_id=image.build_id,
