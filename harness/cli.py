@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness import __version__
+from harness.bench import BenchError
 from harness.emu import EmulatorCrashed, EmulatorTimeout, FirmwareFault
 from harness.errors import HarnessError
 from harness.protocol import ProtocolError
@@ -25,7 +26,7 @@ from harness.fuzz.cases import GENERATORS
 from harness.zoo import ZOO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FAILURES = (EmulatorCrashed, EmulatorTimeout, FirmwareFault, ProtocolError)
+FAILURES = (EmulatorCrashed, EmulatorTimeout, FirmwareFault, ProtocolError, BenchError)
 
 
 def _progress(msg: str) -> None:
@@ -157,6 +158,52 @@ def cmd_golden(args: argparse.Namespace) -> int:
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
     return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Per-layer cycle counts with footprint and provenance; optional baseline gate."""
+    from harness.bench import run_bench
+    from harness.bench.baseline import baseline_path, compare, write_baseline
+    from harness.report import bench as render
+    from harness.report.plots import plot_bench
+    from harness.targets import get_target
+
+    if args.all and args.models:
+        raise HarnessError("give model names or --all, not both")
+    names = list(ZOO) if args.all else args.models
+    if not names:
+        raise HarnessError("name the models to benchmark, or use --all")
+    unknown = [n for n in names if n not in ZOO]
+    if unknown:
+        raise HarnessError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(ZOO)}")
+    target = get_target(args.target)
+    report = run_bench(names, target, args.emulator, args.timeout, log=_progress)
+    print(render.render_text(report), end="")
+    comparison = None
+    if args.baseline is not None:
+        comparison = compare(report, baseline_path(Path(args.baseline) if args.baseline else None, target.name),
+                             args.tolerance)
+        print()
+        print("\n".join(comparison.lines()))
+    if args.update_baseline is not None:
+        path = baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name)
+        written = write_baseline(report, path)
+        print(f"\nbaseline {path}: recorded {', '.join(written)}")
+    outputs = ((args.csv, render.to_csv(report)), (args.md, render.render_markdown(report, comparison)),
+               (args.html, render.render_html(report, comparison)))
+    for path, text in outputs:
+        if path:
+            Path(path).write_text(text)
+            _progress(f"wrote {path}")
+    if args.json:
+        _write_json(args.json, render.to_json(report, comparison))
+    if args.plot:
+        plot_bench(report, Path(args.plot))
+        _progress(f"wrote {args.plot}")
+    return EXIT_OK if comparison is None or comparison.ok else EXIT_FAILED
 
 
 # -------------------------------------------------------------------------------------- sqnr
@@ -296,6 +343,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
     _add_target_options(p)
     p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser(
+        "bench", help="per-layer cycle counts, footprint and baseline gate",
+        description="Build and run each model twice on the emulator and report per-layer counts (model, "
+                    "layer, op, output shape, MACs, count, MACs per count, share of the model), totals, "
+                    "weight/arena/flash/RAM bytes and the provenance of every figure (counter and unit, "
+                    "emulator and version, compiler and flags, kernel variant). Deterministic counters must "
+                    "repeat exactly. With --baseline, fail when any layer is slower than the baseline.",
+        epilog="exit status: 0 ok, 1 a layer regressed (or the firmware misbehaved), 2 bad input",
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help=f"models to benchmark: {', '.join(ZOO)}")
+    p.add_argument("--all", action="store_true", help="every model of the zoo")
+    _add_target_options(p)
+    p.add_argument("--csv", metavar="PATH", help="one row per layer: model, layer_index, layer, op, output_shape, "
+                   "macs, cycles, macs_per_cycle, share, weight_bytes, activation_bytes, counter, unit")
+    p.add_argument("--json", metavar="PATH", help="everything, with provenance and the baseline comparison")
+    p.add_argument("--md", metavar="PATH", help="Markdown tables")
+    p.add_argument("--html", metavar="PATH", help="an HTML page")
+    p.add_argument("--plot", metavar="PNG", help="per-layer counts and footprint (weights vs activations)")
+    p.add_argument("--baseline", nargs="?", const="", metavar="DIR",
+                   help="compare with DIR/TARGET.json (default golden/cycles) and fail on a slower layer")
+    p.add_argument("--update-baseline", nargs="?", const="", metavar="DIR",
+                   help="record these counts in DIR/TARGET.json (default golden/cycles)")
+    p.add_argument("--tolerance", type=float, metavar="PCT",
+                   help="allowed growth per layer in percent (default: 0 for icount, 5 for counters with granularity)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
         "sqnr", help="per-layer SQNR of a model, float vs int8 (host only)",

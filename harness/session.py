@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from harness.build import Firmware, build_firmware
+from pathlib import Path
+
+from harness.build import FIRMWARE_DIR, Firmware, build_firmware
 from harness.build.floatscan import scan_elf
 from harness.emu import EmulatorCrashed, EmulatorTimeout, make_emulator
 from harness.protocol import FirmwareRun, ProtocolError
@@ -23,10 +25,11 @@ DEFAULT_EMULATOR = "qemu"
 DEFAULT_TIMEOUT = 120.0
 
 
-def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Optional[Log] = None) -> tuple[Model, Target, Firmware]:
+def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Optional[Log] = None,
+          firmware_dir: Path = FIRMWARE_DIR) -> tuple[Model, Target, Firmware]:
     model = load(model_name)
     target = get_target(target_name)
-    return model, target, build_firmware(model, target, log=log)
+    return model, target, build_firmware(model, target, log=log, firmware_dir=firmware_dir)
 
 
 def emulate(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR,

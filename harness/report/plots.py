@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from harness.verify.sqnr import LayerSqnr
+
+if TYPE_CHECKING:
+    from harness.bench import BenchReport
 
 
 def _pyplot() -> Any:
@@ -40,4 +43,34 @@ def plot_sqnr(model: str, rows: list[LayerSqnr], path: Path, samples: int) -> No
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_bench(report: "BenchReport", path: Path) -> None:
+    """Per model, two panels as in the seed KWS figure: each layer's count, and each layer's
+    footprint split into weight bytes and activation bytes."""
+    plt = _pyplot()
+    n = len(report.models)
+    fig, axes = plt.subplots(n, 2, figsize=(14, 3.4 * n), squeeze=False)
+    for row, m in enumerate(report.models):
+        names = [l.name for l in m.layers]
+        x = range(len(names))
+        left, right = axes[row]
+        left.bar(x, [l.cycles for l in m.layers], color="tab:green")
+        left.set_title(f"{m.model}: {m.total_cycles:,} {m.unit} per inference ({m.counter})", fontsize=9)
+        left.set_ylabel(m.unit)
+        weights = [l.weight_bytes for l in m.layers]
+        acts = [l.activation_bytes for l in m.layers]
+        right.bar(x, weights, color="tab:blue", label="weight bytes")
+        right.bar(x, acts, bottom=weights, color="tab:orange", label="activation bytes (in + out)")
+        right.set_title(f"{m.model}: per-layer footprint", fontsize=9)
+        right.set_ylabel("bytes")
+        right.legend(fontsize=7)
+        for ax in (left, right):
+            ax.set_xticks(list(x))
+            ax.set_xticklabels(names, rotation=60, ha="right", fontsize=6)
+            ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"cycle benchmark on {report.provenance.target} ({report.provenance.emulator})", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)

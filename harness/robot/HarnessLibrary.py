@@ -68,6 +68,20 @@ class HarnessLibrary:
             raise AssertionError(report.render())
         return report.to_json()
 
+    def cycles_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
+                                  emulator: str = DEFAULT_EMULATOR) -> None:
+        """Benchmark `models` (every model when none is given) and fail, naming each slower layer
+        with its old and new count, when one exceeds golden/cycles/TARGET.json (the same gate as
+        `harness bench --baseline`)."""
+        from harness.bench import run_bench
+        from harness.bench.baseline import baseline_path, compare
+        from harness.zoo import ZOO
+
+        tgt = get_target(target)
+        comparison = compare(run_bench(list(models) or list(ZOO), tgt, emulator), baseline_path(None, tgt.name))
+        if not comparison.ok:
+            raise AssertionError("\n".join(comparison.lines()))
+
     # ------------------------------------------------------------------ checks
     def logits_should_match_reference(self) -> None:
         """Every sample's logits equal the Python integer reference, byte for byte."""

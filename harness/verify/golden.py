@@ -6,11 +6,11 @@ same directory, fsync, rename), so an interrupted write never leaves a torn file
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 from harness.errors import HarnessError
+from harness.files import write_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,15 +69,4 @@ def read_golden(path: Path) -> Optional[list[list[int]]]:
 
 def write_golden(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text)

@@ -1,0 +1,185 @@
+"""Cycle benchmarks: per-layer counts of zoo models on a target, with footprint and provenance,
+and the baseline gate that fails when a layer gets slower.
+
+Each model runs twice. A deterministic counter (icount) must give the same count for every layer
+and sample both times, or the benchmark is an error; the report says which held. The logits are
+checked against the integer reference too: a fast wrong kernel is not an improvement.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from harness import __version__
+from pathlib import Path
+
+from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
+from harness.codegen.calls import CArray, CStruct, kernel_call
+from harness.errors import HarnessError
+from harness.quant.layer import layer_constants
+from harness.report import COUNTER_UNITS
+from harness.session import build, emulate, layer_rows
+from harness.targets import Target
+from harness.verify import reference_logits
+from harness.zoo import Model
+
+Log = Callable[[str], None]
+#: Counters whose counts are exact and repeat run after run.
+DETERMINISTIC = ("icount",)
+RUNS = 2
+
+
+class BenchError(HarnessError):
+    pass
+
+
+@dataclass(frozen=True)
+class BenchLayer:
+    index: int
+    name: str
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    cycles: int  # the largest over the test samples
+    weight_bytes: int  # constants the layer's kernel reads: weights, bias, requantizers, tables
+    activation_bytes: int  # its input and output tensors
+
+    @property
+    def macs_per_cycle(self) -> Optional[float]:
+        return self.macs / self.cycles if self.macs and self.cycles else None
+
+
+@dataclass
+class ModelBench:
+    model: str
+    layers: list[BenchLayer]
+    firmware: Firmware
+    counter: str
+    stack_used: int
+    runs: int
+    repeatable: bool
+
+    @property
+    def total_cycles(self) -> int:
+        return sum(l.cycles for l in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(l.macs for l in self.layers)
+
+    @property
+    def unit(self) -> str:
+        return COUNTER_UNITS.get(self.counter, "unknown")
+
+
+@dataclass
+class Provenance:
+    target: str
+    core: str
+    emulator: str
+    emulator_version: str
+    compiler: str
+    flags: tuple[str, ...]
+    kernel_variant: str
+    harness_version: str
+    source: str  # git commit of the harness and firmware, or "unknown"
+
+
+@dataclass
+class BenchReport:
+    provenance: Provenance
+    models: list[ModelBench] = field(default_factory=list)
+
+    @property
+    def counters(self) -> set[str]:
+        return {m.counter for m in self.models}
+
+
+def _layer_weight_bytes(model: Model) -> list[int]:
+    """Bytes of constants each layer's kernel call carries, as the generated code stores them."""
+    graph = model.graph
+    out = []
+    for layer in graph.layers:
+        call = kernel_call(layer, layer_constants(graph, layer), [graph.tensors[t].shape for t in layer.inputs],
+                           graph.tensors[layer.output].shape)
+        total = 0
+        pending = list(call.args) if call else []
+        while pending:
+            arg = pending.pop()
+            if isinstance(arg, CArray):
+                total += int(arg.values.size) * (1 if arg.ctype == "int8_t" else 4)
+            elif isinstance(arg, CStruct):
+                pending += [f for f in _flatten(arg.fields) if isinstance(f, CArray)]
+        out.append(total)
+    return out
+
+
+def _flatten(fields: tuple) -> list:
+    flat: list = []
+    for f in fields:
+        flat += _flatten(f) if isinstance(f, tuple) else [f]
+    return flat
+
+
+def _source_revision() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def bench_model(name: str, target: Target, emulator: str, timeout: float,
+                firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, str]:
+    """Benchmark one model: returns it and the emulator's version string."""
+    model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
+    runs = []
+    version = ""
+    for _ in range(RUNS):
+        run, version, failure = emulate(firmware, target, emulator, timeout)
+        if failure is not None:
+            raise BenchError(f"{name}: {failure}")
+        if run.status != "ok" or run.boot is None:
+            raise BenchError(f"{name}: the firmware did not finish cleanly (status {run.status})")
+        logits = [run.logits.get(s) for s in range(len(model.test_inputs))]
+        if logits != reference_logits(model):
+            raise BenchError(f"{name}: the firmware's logits differ from the Python reference; "
+                             f"run `harness run {name}` (cycle counts of wrong code are not benchmarks)")
+        runs.append(run)
+    counter = runs[0].boot.counter
+    repeatable = all(r.cycles_by_layer() == runs[0].cycles_by_layer() for r in runs[1:])
+    if counter in DETERMINISTIC and not repeatable:
+        raise BenchError(f"{name}: the {counter} counter gave different counts on two identical runs")
+    rows = layer_rows(model, runs[0])
+    weights = _layer_weight_bytes(model)
+    graph = model.graph
+    layers = [
+        BenchLayer(r.index, r.name, r.op, r.output_shape, r.macs, r.cycles, weights[r.index],
+                   sum(graph.tensors[t].size for t in graph.layers[r.index].inputs) + graph.tensors[graph.layers[r.index].output].size)
+        for r in rows
+    ]
+    return ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable), version
+
+
+def run_bench(names: Sequence[str], target: Target, emulator: str = "qemu", timeout: float = 120.0,
+              log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
+    """Benchmark `names`; `firmware_dir` lets tests measure a modified firmware tree."""
+    say = log or (lambda msg: None)
+    report: Optional[BenchReport] = None
+    for i, name in enumerate(names, start=1):
+        say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
+        bench, version = bench_model(name, target, emulator, timeout, firmware_dir)
+        if report is None:
+            fw = bench.firmware
+            report = BenchReport(Provenance(target.name, target.core, emulator, version, fw.compiler, fw.flags,
+                                            "portable", __version__, _source_revision()))
+        report.models.append(bench)
+        say(f"[{i}/{len(names)}] {name}: {bench.total_cycles:,} {bench.unit}"
+            f"{', repeated exactly' if bench.repeatable else ''}")
+    if report is None:
+        raise BenchError("no models to benchmark")
+    return report
+
+

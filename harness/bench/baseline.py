@@ -1,0 +1,143 @@
+"""Cycle baselines: golden/cycles/<target>.json, and the gate that compares a benchmark with it.
+
+A layer regresses when its count grows past the tolerance: exact (0%) by default for deterministic
+counters, where one extra instruction is a real change; a percentage for counters with granularity
+(Renode's DWT moves in quanta). A model without a baseline fails the gate too: it would otherwise
+pass unchecked. Baselines change only through `harness bench --update-baseline`, written atomically.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from harness.bench import DETERMINISTIC, BenchReport
+from harness.errors import HarnessError
+from harness.files import write_atomic
+from harness.verify.golden import golden_dir
+
+FORMAT = 1
+#: Tolerance for counters that are not exact (percent).
+GRANULAR_TOLERANCE_PCT = 5.0
+
+
+class BaselineError(HarnessError):
+    pass
+
+
+def baseline_path(directory: Optional[Path], target: str) -> Path:
+    return (directory if directory is not None else golden_dir() / "cycles") / f"{target}.json"
+
+
+def read_baseline(path: Path) -> Optional[dict]:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise BaselineError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), dict):
+        raise BaselineError(f"{path}: not a cycle baseline of format {FORMAT}")
+    return data
+
+
+def write_baseline(report: BenchReport, path: Path) -> list[str]:
+    """Record the report's models in the baseline (others are kept); returns the models written."""
+    if len(report.counters) != 1:
+        raise BaselineError(f"the models used different counters ({', '.join(sorted(report.counters))})")
+    counter = next(iter(report.counters))
+    data = read_baseline(path) or {"format": FORMAT, "target": report.provenance.target, "models": {}}
+    if data.get("counter", counter) != counter:
+        raise BaselineError(f"{path} holds {data['counter']} counts; these are {counter}: refusing to mix them")
+    data.update(counter=counter, unit=report.models[0].unit, provenance=asdict(report.provenance))
+    for m in report.models:
+        data["models"][m.model] = {
+            "total": m.total_cycles,
+            "layers": [{"index": l.index, "name": l.name, "op": l.op, "cycles": l.cycles} for l in m.layers],
+        }
+    data["models"] = dict(sorted(data["models"].items()))
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
+    return [m.model for m in report.models]
+
+
+@dataclass(frozen=True)
+class Change:
+    model: str
+    index: int
+    layer: str
+    op: str
+    old: int
+    new: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * (self.new - self.old) / self.old if self.old else float("inf")
+
+    def describe(self, unit: str) -> str:
+        sign = "+" if self.new >= self.old else ""
+        return (f"{self.model} layer {self.index} '{self.layer}' ({self.op}): {self.old:,} -> {self.new:,} {unit} "
+                f"({sign}{self.new - self.old:,}, {sign}{self.percent:.2f}%)")
+
+
+@dataclass
+class Comparison:
+    path: Path
+    tolerance_pct: float
+    unit: str
+    regressions: list[Change] = field(default_factory=list)
+    improvements: list[Change] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.regressions and not self.missing
+
+    def lines(self) -> list[str]:
+        out = [f"baseline {self.path} (tolerance {self.tolerance_pct:g}%)"]
+        out += [f"NOTE: {n}" for n in self.notes]
+        out += [f"REGRESSION: {c.describe(self.unit)}" for c in self.regressions]
+        out += [f"MISSING: {m}" for m in self.missing]
+        out += [f"improved: {c.describe(self.unit)}" for c in self.improvements]
+        if self.ok:
+            out.append(f"baseline gate passed: no layer slower than its baseline"
+                       f"{f' ({len(self.improvements)} improved)' if self.improvements else ''}")
+        else:
+            out.append(f"baseline gate FAILED: {len(self.regressions)} layer(s) slower, {len(self.missing)} without a baseline")
+        return out
+
+
+def compare(report: BenchReport, path: Path, tolerance_pct: Optional[float] = None) -> Comparison:
+    data = read_baseline(path)
+    if data is None:
+        raise BaselineError(f"no cycle baseline at {path}: create it with `harness bench --all --update-baseline`")
+    counters = report.counters
+    if counters != {data.get("counter")}:
+        raise BaselineError(f"{path} holds {data.get('counter')} counts, this run measured "
+                            f"{', '.join(sorted(counters))}: they cannot be compared")
+    counter = data["counter"]
+    tol = tolerance_pct if tolerance_pct is not None else (0.0 if counter in DETERMINISTIC else GRANULAR_TOLERANCE_PCT)
+    result = Comparison(path, tol, data.get("unit", counter))
+    recorded = data.get("provenance", {})
+    for key in ("compiler", "emulator_version"):
+        now = getattr(report.provenance, key)
+        if recorded.get(key) and recorded[key] != now:
+            result.notes.append(f"{key} differs from the baseline's ({recorded[key]} vs {now}); counts may move for that reason")
+    for m in report.models:
+        base = data["models"].get(m.model)
+        if base is None:
+            result.missing.append(f"{m.model} has no baseline; record it with `harness bench {m.model} --update-baseline`")
+            continue
+        old_layers = {(l["index"], l["name"]): l["cycles"] for l in base["layers"]}
+        for l in m.layers:
+            old = old_layers.get((l.index, l.name))
+            if old is None:
+                result.missing.append(f"{m.model} layer {l.index} '{l.name}' is not in the baseline (the model changed)")
+                continue
+            change = Change(m.model, l.index, l.name, l.op, old, l.cycles)
+            if l.cycles > old * (1.0 + tol / 100.0):
+                result.regressions.append(change)
+            elif l.cycles < old:
+                result.improvements.append(change)
+    return result
