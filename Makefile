@@ -15,12 +15,12 @@ demo: bootstrap
 	$(HARNESS) run kws_cnn
 
 test: bootstrap
-	$(PYTHON) -m pytest -n auto
+	$(PYTHON) -m pytest -n auto -rs
 	$(PYTHON) -m robot --outputdir build/robot --console dotted tests/robot
 
 # Host-only tests (no cross compiler or emulator needed).
 test-host: bootstrap
-	$(PYTHON) -m pytest -n auto -m "not emulator"
+	$(PYTHON) -m pytest -n auto -rs -m "not emulator"
 
 clean:
 	rm -rf build

@@ -17,12 +17,19 @@ from harness import __version__
 from harness.bench import BenchError
 from harness.emu import EmulatorCrashed, EmulatorTimeout, FirmwareFault
 from harness.errors import HarnessError
+from harness.fuzz.cases import GENERATORS
 from harness.protocol import ProtocolError
-from harness.session import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT, build, emulate, run_model
+from harness.session import (
+    DEFAULT_EMULATOR,
+    DEFAULT_TARGET,
+    DEFAULT_TIMEOUT,
+    build,
+    emulate,
+    run_model,
+)
 from harness.targets import TARGETS
 from harness.verify import reference_logits
 from harness.verify.golden import format_golden, golden_path, read_golden, write_golden
-from harness.fuzz.cases import GENERATORS
 from harness.zoo import ZOO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -4,9 +4,8 @@ The command line, the pytest plugin and the Robot library all go through here.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
-
 from pathlib import Path
+from typing import Callable, Optional
 
 from harness.build import FIRMWARE_DIR, Firmware, build_firmware
 from harness.build.floatscan import scan_elf

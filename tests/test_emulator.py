@@ -13,8 +13,8 @@ from harness.build.elfinfo import function_at
 from harness.emu import EmulatorTimeout, make_emulator
 from harness.protocol import ProtocolError
 from harness.pytest_plugin import Device
-from harness.targets import get_target
 from harness.reference import run_int8
+from harness.targets import get_target
 from harness.verify import crc32_of, verify_run
 from harness.zoo import ZOO, load
 

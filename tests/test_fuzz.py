@@ -9,7 +9,7 @@ import pytest
 
 from harness.build import FIRMWARE_DIR
 from harness.cli import main
-from harness.fuzz import pack, generate_cases, replay, run_fuzz, shrink_candidates
+from harness.fuzz import generate_cases, pack, replay, run_fuzz, shrink_candidates
 from harness.fuzz.cases import GENERATORS, case_from_json
 from harness.targets import get_target
 

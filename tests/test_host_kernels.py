@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from harness.build import FIRMWARE_DIR
 from harness.build.host import STRUCTS, HostKernels, build_host_library
 from harness.codegen.calls import CStruct, KernelCall, kernel_call
-from harness.fuzz.cases import GENERATORS, KernelCase, RngDraw, build_case, case_from_json, draw_case
+from harness.fuzz.cases import (
+    GENERATORS,
+    KernelCase,
+    RngDraw,
+    build_case,
+    case_from_json,
+    draw_case,
+)
 
 T = TypeVar("T")
 

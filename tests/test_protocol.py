@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from harness.emu import Emulator, EmulatorCrashed, EmulatorTimeout, FirmwareFault
-from harness.protocol import FirmwareRun, ProtocolError, crc32_hex, format_record, parse_line
+from harness.protocol import (
+    FirmwareRun,
+    ProtocolError,
+    crc32_hex,
+    format_record,
+    parse_line,
+)
 from harness.targets import get_target
 
 

@@ -30,7 +30,6 @@ from harness.quant import (
     symmetric_weight_scales,
 )
 
-
 # ------------------------------------------------------------------ an independent transcription
 
 

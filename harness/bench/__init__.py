@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness import __version__
-from pathlib import Path
-
 from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.errors import HarnessError

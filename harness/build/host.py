@@ -19,7 +19,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from harness.build import FIRMWARE_DIR, BuildError, build_root, require_tool
-from harness.codegen.calls import Buffer, CArray, Context, CStruct, KernelCall, kernel_call
+from harness.codegen.calls import (
+    Buffer,
+    CArray,
+    Context,
+    CStruct,
+    KernelCall,
+    kernel_call,
+)
 from harness.model.graph import Layer
 from harness.quant.layer import LayerConstants
 

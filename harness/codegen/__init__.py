@@ -13,7 +13,15 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from harness.codegen.calls import ALIASES, Buffer, CArray, Context, CStruct, KernelCall, kernel_call
+from harness.codegen.calls import (
+    ALIASES,
+    Buffer,
+    CArray,
+    Context,
+    CStruct,
+    KernelCall,
+    kernel_call,
+)
 from harness.model.graph import Graph, Layer
 from harness.quant.layer import LayerConstants, layer_constants
 from harness.zoo.common import Model

@@ -15,11 +15,10 @@ import shlex
 import time
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-
-from pathlib import Path
 
 from harness.build import FIRMWARE_DIR, ScratchBuilder
 from harness.codegen import generate_suite

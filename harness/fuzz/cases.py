@@ -18,8 +18,21 @@ import numpy as np
 from harness.codegen import SuiteCase
 from harness.model.graph import Graph, Layer, Tensor
 from harness.model.ops import OPS
-from harness.quant import INT32_MAX, INT32_MIN, QuantParams, activation_bounds, f32, quantize_multiplier
-from harness.quant.layer import LayerConstants, add_requantizers, lut_table, sigmoid, softmax_params
+from harness.quant import (
+    INT32_MAX,
+    INT32_MIN,
+    QuantParams,
+    activation_bounds,
+    f32,
+    quantize_multiplier,
+)
+from harness.quant.layer import (
+    LayerConstants,
+    add_requantizers,
+    lut_table,
+    sigmoid,
+    softmax_params,
+)
 from harness.reference import run_layer_int8
 
 T = TypeVar("T")

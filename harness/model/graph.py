@@ -7,8 +7,15 @@ from typing import Any, Optional
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.model.ops import ACTIVATIONS, GRID_FIXED, GRID_INHERITED, OPS, Shape, ShapeError
-from harness.quant import INT8_MIN, INT8_MAX, QuantError, QuantParams
+from harness.model.ops import (
+    ACTIVATIONS,
+    GRID_FIXED,
+    GRID_INHERITED,
+    OPS,
+    Shape,
+    ShapeError,
+)
+from harness.quant import INT8_MAX, INT8_MIN, QuantError, QuantParams
 
 
 class ModelError(HarnessError, ValueError):

@@ -17,6 +17,7 @@ from harness.quant import (
 )
 from harness.reference import run_float
 
+
 def weights_per_channel(op: str, attrs: dict) -> bool:
     """Per-channel weights unless the layer says otherwise; depthwise defaults to per channel."""
     return bool(attrs.get("per_channel", op == "depthwise_conv2d"))

@@ -137,11 +137,12 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def _kib(n: int) -> str:
+def kib(n: int) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """A plain-text table: columns padded to their widest cell, the `right` ones right-aligned."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def fmt(cells: list[str]) -> str:
@@ -171,13 +172,13 @@ def _render_lines(rep: RunReport) -> list[str]:
                  f"{rep.total_macs / total:.3f}" if total else "-", "100.0%" if total else "-"])
     headers = ["#", "layer", "op", "output", "MACs", rep.unit if rep.counter != "icount" else "instructions",
                f"MACs/{unit}", "share"]
-    out += _table(headers, rows, right={0, 4, 5, 6, 7})
+    out += text_table(headers, rows, right={0, 4, 5, 6, 7})
     fp = rep.firmware.footprint
     stack = f"stack {rep.run.stack_used} B used of {fp.stack_bytes} B" if rep.run.stack_used is not None else ""
     out += [
         "",
-        f"memory: flash {_kib(fp.flash_bytes)} of {_kib(rep.target.flash.size)}, RAM {_kib(fp.ram_bytes)} of "
-        f"{_kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
+        f"memory: flash {kib(fp.flash_bytes)} of {kib(rep.target.flash.size)}, RAM {kib(fp.ram_bytes)} of "
+        f"{kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
         *([str(rep.parity)] if rep.parity else []),
         *([rep.float_scan.summary()] if rep.float_scan else []),
         f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",

@@ -10,13 +10,10 @@ from typing import Any, Optional
 
 from harness.bench import BenchReport, ModelBench
 from harness.bench.baseline import Comparison
+from harness.report import kib, text_table
 
 CSV_COLUMNS = ("model", "layer_index", "layer", "op", "output_shape", "macs", "cycles", "macs_per_cycle",
                "share", "weight_bytes", "activation_bytes", "counter", "unit")
-
-
-def _kib(n: int) -> str:
-    return f"{n / 1024:.1f} KiB"
 
 
 def provenance_line(report: BenchReport) -> str:
@@ -108,19 +105,9 @@ def _model_table(m: ModelBench) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def _text_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    right = {0, 4, 5, 6, 7, 8, 9}
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
-
-
 def _memory_line(m: ModelBench) -> str:
     fp = m.firmware.footprint
-    return (f"flash {_kib(fp.flash_bytes)}, RAM {_kib(fp.ram_bytes)} (stack {m.stack_used} B used of "
+    return (f"flash {kib(fp.flash_bytes)}, RAM {kib(fp.ram_bytes)} (stack {m.stack_used} B used of "
             f"{fp.stack_bytes} B), weights {m.firmware.weight_bytes:,} B, arena {m.firmware.arena_bytes:,} B")
 
 
@@ -128,16 +115,14 @@ def render_text(report: BenchReport) -> str:
     out = [provenance_line(report), repeatability_line(report), ""]
     for m in report.models:
         out.append(f"{m.model}: {m.total_cycles:,} {m.unit} ({m.counter}) per inference; {_memory_line(m)}")
-        out += _text_table(*_model_table(m))
+        out += text_table(*_model_table(m), right={0, 4, 5, 6, 7, 8, 9})
         out.append("")
     if len(report.models) > 1:
-        headers = ["model", m.unit, "MACs", "flash", "RAM", "weights", "arena"]
-        rows = [[m.model, f"{m.total_cycles:,}", f"{m.total_macs:,}", _kib(m.firmware.footprint.flash_bytes),
-                 _kib(m.firmware.footprint.ram_bytes), f"{m.firmware.weight_bytes:,}", f"{m.firmware.arena_bytes:,}"]
+        headers = ["model", report.models[0].unit, "MACs", "flash", "RAM", "weights", "arena"]
+        rows = [[m.model, f"{m.total_cycles:,}", f"{m.total_macs:,}", kib(m.firmware.footprint.flash_bytes),
+                 kib(m.firmware.footprint.ram_bytes), f"{m.firmware.weight_bytes:,}", f"{m.firmware.arena_bytes:,}"]
                 for m in report.models]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-        out.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths))))
-        out += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+        out += text_table(headers, rows, right={1, 2, 3, 4, 5, 6})
     return "\n".join(out).rstrip() + "\n"
 
 
