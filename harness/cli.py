@@ -304,6 +304,10 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- main
 
 
+def _add_model_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+
+
 def _add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
                    help=f"board to build for and emulate (default {DEFAULT_TARGET})")
@@ -337,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "compare its int8 logits byte for byte with the Python integer reference and "
                     "golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
     )
-    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    _add_model_argument(p)
     _add_target_options(p)
     p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
     p.set_defaults(func=cmd_run)
@@ -347,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run MODEL on the emulator and, if its logits equal the Python integer reference, "
                     "write them to golden/MODEL/TARGET.txt atomically. The only way a golden file changes.",
     )
-    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    _add_model_argument(p)
     _add_target_options(p)
     p.set_defaults(func=cmd_golden)
 
@@ -383,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "output f and the int8 reference's output q (dequantized), over the model's "
                     "calibration samples: where int8 loses precision. No emulator is needed.",
     )
-    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    _add_model_argument(p)
     p.add_argument("--json", metavar="PATH", help='write {"model", "layers": [{"name", "op", "sqnr_db"}]}')
     p.add_argument("--plot", metavar="PNG", help="write a bar chart of the per-layer SQNR")
     p.set_defaults(func=cmd_sqnr)

@@ -8,7 +8,7 @@ checked against the integer reference too: a fast wrong kernel is not an improve
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -17,7 +17,7 @@ from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.errors import HarnessError
 from harness.quant.layer import layer_constants
-from harness.report import COUNTER_UNITS
+from harness.report import COUNTER_UNITS, LayerRow
 from harness.session import build, emulate, layer_rows
 from harness.targets import Target
 from harness.verify import reference_logits
@@ -34,15 +34,11 @@ class BenchError(HarnessError):
 
 
 @dataclass(frozen=True)
-class BenchLayer:
-    index: int
-    name: str
-    op: str
-    output_shape: tuple[int, ...]
-    macs: int
-    cycles: int  # the largest over the test samples
-    weight_bytes: int  # constants the layer's kernel reads: weights, bias, requantizers, tables
-    activation_bytes: int  # its input and output tensors
+class BenchLayer(LayerRow):
+    """A run's layer row plus its footprint."""
+
+    weight_bytes: int = 0  # constants the layer's kernel reads: weights, bias, requantizers, tables
+    activation_bytes: int = 0  # its input and output tensors
 
     @property
     def macs_per_cycle(self) -> Optional[float]:
@@ -154,11 +150,11 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
     rows = layer_rows(model, runs[0])
     weights = _layer_weight_bytes(model)
     graph = model.graph
-    layers = [
-        BenchLayer(r.index, r.name, r.op, r.output_shape, r.macs, r.cycles, weights[r.index],
-                   sum(graph.tensors[t].size for t in graph.layers[r.index].inputs) + graph.tensors[graph.layers[r.index].output].size)
-        for r in rows
-    ]
+    layers = []
+    for r in rows:
+        layer = graph.layers[r.index]
+        activations = sum(graph.tensors[t].size for t in layer.inputs) + graph.tensors[layer.output].size
+        layers.append(BenchLayer(**asdict(r), weight_bytes=weights[r.index], activation_bytes=activations))
     return ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable), version
 
 
