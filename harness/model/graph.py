@@ -15,7 +15,7 @@ from harness.model.ops import (
     Shape,
     ShapeError,
 )
-from harness.quant import INT8_MAX, INT8_MIN, QuantError, QuantParams
+from harness.quant import QuantError, QuantParams
 
 
 class ModelError(HarnessError, ValueError):
@@ -71,12 +71,6 @@ class Graph:
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]
-
-    def producer(self, tensor: str) -> Optional[Layer]:
-        for layer in self.layers:
-            if layer.output == tensor:
-                return layer
-        return None
 
     def in_shapes(self, layer: Layer) -> list[Shape]:
         return [self.tensors[t].shape for t in layer.inputs]
@@ -231,4 +225,3 @@ class GraphBuilder:
 
 _PARAM_FIELDS = ("float_weights", "float_bias", "weights", "bias", "weight_scales")
 
-__all__ = ["Graph", "GraphBuilder", "Layer", "ModelError", "Tensor", "INT8_MIN", "INT8_MAX"]
