@@ -1,5 +1,5 @@
-"""The `harness` command. Exit status: 0 verified; 1 the firmware failed verification (mismatch,
-fault, crash, hang, garbage output); 2 bad input or a missing tool; 130 interrupted."""
+"""The `harness` command. Its exit status says who failed: see EXIT_STATUS below and
+harness.errors.KINDS."""
 from __future__ import annotations
 
 import argparse
@@ -8,32 +8,45 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from types import FrameType
+from typing import NoReturn, Optional
 
 from harness import __version__
-from harness.bench import BenchError
-from harness.emu import EmulatorCrashed, EmulatorTimeout, FirmwareFault
-from harness.errors import HarnessError
-from harness.fuzz.cases import GENERATORS
-from harness.protocol import ProtocolError
-from harness.session import (
-    DEFAULT_EMULATOR,
-    DEFAULT_TARGET,
-    DEFAULT_TIMEOUT,
-    build,
-    emulate,
-    run_model,
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
+from harness.emu.backends import BACKENDS
+from harness.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ENVIRONMENT,
+    EXIT_FIRMWARE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_VERIFIED,
+    KINDS,
+    HarnessError,
+    InputError,
+    Interrupted,
+    VerificationFailed,
 )
+from harness.files import check_writable, write_output
+from harness.fuzz.cases import GENERATORS
+from harness.session import build, emulate, judge, run_model
 from harness.targets import TARGETS
-from harness.verify import reference_logits
-from harness.verify.golden import format_golden, golden_path, read_golden, write_golden
+from harness.verify import compute_reference
+from harness.verify.golden import GoldenError, format_golden, golden_path, read_golden, write_golden
 from harness.zoo import ZOO
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FAILURES = (EmulatorCrashed, EmulatorTimeout, FirmwareFault, ProtocolError, BenchError)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = EXIT_VERIFIED, EXIT_FIRMWARE, EXIT_INPUT
+EXIT_STATUS = (
+    "exit status: 0 verified; 1 the firmware failed (differs, fault, kernel error, hang, stack, records, float, "
+    "build); 2 bad input (arguments, model, golden file, output path); 3 environment (missing tool, unusable "
+    "directory); 4 emulator crashed or would not start; 5 UART output not a record stream; 6 the model failed "
+    "(float parity, degenerate); 130 SIGINT; 141 output pipe closed; 143 SIGTERM"
+)
 
 
 def _progress(msg: str) -> None:
@@ -41,8 +54,15 @@ def _progress(msg: str) -> None:
 
 
 def _write_json(path: str, data: object) -> None:
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    write_output(path, json.dumps(data, indent=2) + "\n")
     _progress(f"wrote {path}")
+
+
+def _check_outputs(*paths: Optional[str]) -> None:
+    """Refuse an unusable output path before any work, so that it is never taken for a failure."""
+    for path in paths:
+        if path:
+            check_writable(Path(path))
 
 
 # ------------------------------------------------------------------------------------ doctor
@@ -92,7 +112,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     missing = [r[0] for r in rows if r[3] and not r[1]]
     if missing:
         print(f"\n{len(missing)} required item(s) missing: {', '.join(missing)}. `make bootstrap` installs them.")
-        return EXIT_USAGE
+        return EXIT_ENVIRONMENT
     print("\nall required tools are present")
     return EXIT_OK
 
@@ -125,11 +145,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Build, emulate and verify one model; exit 0 only when every logit matches."""
+    _check_outputs(args.json)
     report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress)
     print(report.render())
     if args.json:
         _write_json(args.json, report.to_json())
-    return EXIT_OK if report.verdict.match else EXIT_FAILED
+    if not report.verdict.match:
+        raise VerificationFailed(report.verdict.problems, report.evidence)
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------------ golden
@@ -137,30 +160,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_golden(args: argparse.Namespace) -> int:
     """Write the golden file from the Python reference, after the firmware has matched it."""
-    model, target, firmware = build(args.model, args.target, log=_progress)
-    reference = reference_logits(model)
-    _progress(f"running {args.model} on {args.emulator} to confirm the firmware matches the reference")
-    run, _, failure = emulate(firmware, target, args.emulator, args.timeout)
-    if failure is not None:
-        raise HarnessError(f"not writing the golden file: {failure}")
-    firmware_logits = [run.logits.get(s) for s in range(len(reference))]
-    if run.status != "ok" or firmware_logits != reference:
-        diffs = [f"sample {s}" for s, row in enumerate(firmware_logits) if row != reference[s]]
-        raise HarnessError(
-            "not writing the golden file: the firmware does not match the Python reference "
-            f"(status {run.status}; differing: {', '.join(diffs) or 'none'}); run `harness run {args.model}` for details"
-        )
     path = golden_path(args.model, args.target)
-    old = read_golden(path) if path.exists() else None
-    if old == reference:
-        print(f"{path}: unchanged ({len(reference)} samples)")
+    try:
+        old = read_golden(path)
+    except GoldenError as e:
+        _progress(f"the golden file is malformed and will be rewritten: {e.message}")
+        old = None
+    model, target, firmware = build(args.model, args.target, log=_progress)
+    reference = compute_reference(model)
+    _progress(f"running {args.model} on {args.emulator} to confirm the firmware matches the reference")
+    emulated = emulate(firmware, target, args.emulator, args.timeout)
+    verdict = judge(model, firmware, emulated, reference)
+    if not verdict.match:
+        _progress(f"not writing {path}: the run did not verify against the Python reference")
+        raise VerificationFailed(verdict.problems, emulated.evidence)
+    if old == reference.logits:
+        print(f"{path}: unchanged ({len(reference.logits)} samples)")
         return EXIT_OK
-    write_golden(path, format_golden(args.model, args.target, reference))
+    logits = reference.logits
+    write_golden(path, format_golden(args.model, args.target, logits))
     if old is None:
-        print(f"{path}: written ({len(reference)} samples x {len(reference[0])} logits)")
+        print(f"{path}: written ({len(logits)} samples x {len(logits[0])} logits)")
     else:
-        changed = [(s, p) for s in range(len(reference)) for p in range(len(reference[s]))
-                   if s >= len(old) or p >= len(old[s]) or old[s][p] != reference[s][p]]
+        changed = [(s, p) for s in range(len(logits)) for p in range(len(logits[s]))
+                   if s >= len(old) or p >= len(old[s]) or old[s][p] != logits[s][p]]
         shown = ", ".join(f"sample {s} position {p}" for s, p in changed[:10])
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
@@ -179,13 +202,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.targets import get_target
 
     if args.all and args.models:
-        raise HarnessError("give model names or --all, not both")
+        raise InputError("give model names or --all, not both")
     names = list(ZOO) if args.all else args.models
     if not names:
-        raise HarnessError("name the models to benchmark, or use --all")
+        raise InputError("name the models to benchmark, or use --all")
     unknown = [n for n in names if n not in ZOO]
     if unknown:
-        raise HarnessError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(ZOO)}")
+        raise InputError(f"unknown model(s) {', '.join(unknown)}", f"choose from: {', '.join(ZOO)}")
+    _check_outputs(args.csv, args.json, args.md, args.html, args.plot)
     target = get_target(args.target)
     report = run_bench(names, target, args.emulator, args.timeout, log=_progress)
     print(render.render_text(report), end="")
@@ -203,7 +227,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                (args.html, render.render_html(report, comparison)))
     for path, text in outputs:
         if path:
-            Path(path).write_text(text)
+            write_output(path, text)
             _progress(f"wrote {path}")
     if args.json:
         _write_json(args.json, render.to_json(report, comparison))
@@ -222,6 +246,7 @@ def cmd_sqnr(args: argparse.Namespace) -> int:
     from harness.verify.sqnr import layer_sqnr, lowest_sqnr
     from harness.zoo import load
 
+    _check_outputs(args.json, args.plot)
     model = load(args.model)
     rows = layer_sqnr(model)
     samples = len(model.reference_inputs)
@@ -259,6 +284,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     from harness.targets import get_target
 
     target = get_target(args.target)
+    _check_outputs(args.json)
     if args.replay:
         result = replay(args.replay, target, args.emulator, args.timeout)
         case = result.case
@@ -304,6 +330,54 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- main
 
 
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more percent, got {text}")
+    return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where to look, with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"harness: input error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
 def _add_model_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
 
@@ -311,21 +385,22 @@ def _add_model_argument(p: argparse.ArgumentParser) -> None:
 def _add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
                    help=f"board to build for and emulate (default {DEFAULT_TARGET})")
-    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=["qemu"],
+    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=sorted(BACKENDS),
                    help=f"emulator backend (default {DEFAULT_EMULATOR})")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"wall-clock limit for one emulator run (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"wall-clock limit for one emulator run; past it the firmware is called hung "
+                        f"(default {DEFAULT_TIMEOUT:g})")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="harness",
         description="Prove an int8 network compiled for Cortex-M computes exactly what the Python "
                     "reference computes, and measure each layer, on an emulated STM32.",
-        epilog="exit status: 0 verified, 1 verification failed, 2 bad input or missing tool",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"cortexm-harness {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
 
     p = sub.add_parser("doctor", help="check the toolchain, emulators and packages",
                        description=cmd_doctor.__doc__)
@@ -377,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare with DIR/TARGET.json (default golden/cycles) and fail on a slower layer")
     p.add_argument("--update-baseline", nargs="?", const="", metavar="DIR",
                    help="record these counts in DIR/TARGET.json (default golden/cycles)")
-    p.add_argument("--tolerance", type=float, metavar="PCT",
+    p.add_argument("--tolerance", type=percent, metavar="PCT",
                    help="allowed growth per layer in percent (default: 0 for icount, 5 for counters with granularity)")
     p.set_defaults(func=cmd_bench)
 
@@ -403,8 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--op", action="append", choices=sorted(GENERATORS), metavar="OP",
                    help="op to fuzz (repeatable; default: every op): " + ", ".join(sorted(GENERATORS)))
-    p.add_argument("--cases", type=int, default=100, metavar="N", help="cases per op (default 100)")
-    p.add_argument("--seed", type=int, metavar="S", help="random seed (default: a fresh one, printed)")
+    p.add_argument("--cases", type=positive_int, default=100, metavar="N", help="cases per op (default 100)")
+    p.add_argument("--seed", type=non_negative_int, metavar="S", help="random seed (default: a fresh one, printed)")
     p.add_argument("--replay", metavar="JSON", help="run exactly this case (as printed for a failure) and "
                    "show every value that differs")
     p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
@@ -413,19 +488,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe(e: HarnessError) -> str:
+    """One line: who failed, what, and the next step."""
+    kind = KINDS[e.kind]
+    who = {"firmware": "FAILED, the firmware", "model": "FAILED, the model", "user": "stopped"}.get(
+        kind.party, f"{kind.party} error")
+    line = f"harness: {who} ({e.kind}): {e.message}"
+    if e.next_step:
+        line += f"; next: {e.next_step}"
+    if e.evidence is not None:
+        line += f"; evidence: {e.evidence / 'uart.log'}"
+    return line
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every context manager stops its emulator on the way out."""
+
+
+def _terminate(signum: int, frame: Optional[FrameType]) -> None:
+    raise Terminated()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.func(args)
-    except FAILURES as e:
-        print(f"harness: FAILED: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    except HarnessError as e:
-        print(f"harness: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return int(args.func(args))
+    except KeyboardInterrupt as stop:
+        e: HarnessError = (Interrupted("SIGTERM", EXIT_TERMINATED) if isinstance(stop, Terminated)
+                           else Interrupted("SIGINT", EXIT_INTERRUPTED))
+    except HarnessError as err:
+        e = err
+    except BrokenPipeError:
+        # whoever read our output (`| head`) has stopped: say so where it can still be seen
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("harness: stopped: the output pipe was closed before everything was written", file=sys.stderr)
+        return EXIT_BROKEN_PIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(describe(e), file=sys.stderr)
+    return e.exit_code
 
 
 if __name__ == "__main__":

@@ -2,32 +2,45 @@
 
     @pytest.mark.parametrize("device", ["kws_cnn"], indirect=True)
     def test_logits(device):
+        assert device.expect("boot").str("counter") == "icount"
         run = device.run_to_completion()
         assert device.logits(run) == device.reference
+        device.verify()  # the same judge as `harness run`: raises with every problem found
 
+Records that `expect` reads stay in the run that `run_to_completion` returns. When a test that
+used a device fails, the report carries the device's UART transcript and where it is kept.
 Tests that need the cross toolchain or the emulator are skipped, with the reason and the fix, when
 those are absent; they never pass without running.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import pytest
 
 from harness.build import Firmware, ToolchainMissing, build_firmware
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound, make_emulator
-from harness.protocol import FirmwareRun
+from harness.errors import VerificationFailed
+from harness.protocol import FirmwareRun, Record
+from harness.session import Emulated, finish, judge
 from harness.targets import Target, get_target
-from harness.verify import reference_logits
+from harness.verify import Reference, Verdict, compute_reference
+from harness.verify.golden import golden_path
 from harness.zoo import Model, load
+
+#: Transcript bytes shown in a failing test's report; the whole file is named beside them.
+SHOWN_TRANSCRIPT_BYTES = 4000
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "cortexm-harness")
-    group.addoption("--harness-target", default="stm32f405", help="target to build and emulate")
-    group.addoption("--harness-emulator", default="qemu", help="emulator backend")
-    group.addoption("--harness-timeout", type=float, default=120.0, help="seconds per emulator run")
+    group.addoption("--harness-target", default=DEFAULT_TARGET, help=f"target to build and emulate "
+                    f"(default {DEFAULT_TARGET})")
+    group.addoption("--harness-emulator", default=DEFAULT_EMULATOR, help=f"emulator backend (default {DEFAULT_EMULATOR})")
+    group.addoption("--harness-timeout", type=float, default=DEFAULT_TIMEOUT,
+                    help=f"seconds per emulator run (default {DEFAULT_TIMEOUT:g})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,12 +54,12 @@ def harness_target(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture(scope="session")
 def harness_emulator(request: pytest.FixtureRequest) -> str:
-    return request.config.getoption("--harness-emulator")
+    return str(request.config.getoption("--harness-emulator"))
 
 
 @pytest.fixture(scope="session")
 def harness_timeout(request: pytest.FixtureRequest) -> float:
-    return request.config.getoption("--harness-timeout")
+    return float(request.config.getoption("--harness-timeout"))
 
 
 @pytest.fixture(scope="session")
@@ -72,23 +85,43 @@ class Device:
     model: Model
     firmware: Firmware
     emulator: Emulator
-    reference: list[list[int]] = field(init=False)
+    target: Target
+    expected: Reference = field(init=False)
 
     def __post_init__(self) -> None:
-        self.reference = reference_logits(self.model)
+        self.expected = compute_reference(self.model)
 
-    def read_record(self, timeout: float | None = None):
+    @property
+    def reference(self) -> list[list[int]]:
+        """The Python integer reference's logits, one row per test sample."""
+        return self.expected.logits
+
+    def read_record(self, timeout: Optional[float] = None) -> Record:
         return self.emulator.read_record(timeout)
 
-    def expect(self, kind: str, timeout: float | None = None):
+    def expect(self, kind: str, timeout: Optional[float] = None) -> Record:
         return self.emulator.expect(kind, timeout)
 
-    def run_to_completion(self, timeout: float | None = None) -> FirmwareRun:
+    def run_to_completion(self, timeout: Optional[float] = None) -> FirmwareRun:
         return self.emulator.run_to_completion(timeout)
 
     @staticmethod
     def logits(run: FirmwareRun) -> list[list[int]]:
         return [run.logits[s] for s in sorted(run.logits)]
+
+    def verdict(self) -> Verdict:
+        """Read to the end and judge the run as `harness run` does, golden file included."""
+        ended = finish(self.emulator)
+        emulated = Emulated(self.emulator.run, self.emulator.version(), ended, self.emulator.run_dir)
+        return judge(self.model, self.firmware, emulated, self.expected,
+                     golden_path(self.model.name, self.target.name))
+
+    def verify(self) -> Verdict:
+        """The verdict, or VerificationFailed naming every problem (its kind says whose fault)."""
+        verdict = self.verdict()
+        if not verdict.match:
+            raise VerificationFailed(verdict.problems, self.emulator.run_dir)
+        return verdict
 
 
 def start_emulator(firmware: Firmware, target: Target, emulator: str, timeout: float) -> Emulator:
@@ -99,6 +132,9 @@ def start_emulator(firmware: Firmware, target: Target, emulator: str, timeout: f
     except EmulatorNotFound as e:
         pytest.skip(str(e))
     return emu
+
+
+DEVICES = pytest.StashKey[list[Device]]()
 
 
 @pytest.fixture
@@ -116,6 +152,23 @@ def device(
     firmware = firmware_builder(model_name)
     emu = start_emulator(firmware, harness_target, harness_emulator, harness_timeout)
     try:
-        yield Device(load(model_name), firmware, emu)
+        dev = Device(load(model_name), firmware, emu, harness_target)
+        request.node.stash.setdefault(DEVICES, []).append(dev)
+        yield dev
     finally:
         emu.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Attach the UART transcript of every device a failing test used: the evidence of the run."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed:
+        return
+    for dev in item.stash.get(DEVICES, []):
+        path = dev.emulator.transcript
+        text = path.read_bytes().decode("latin-1") if path.exists() else "(no transcript was written)"
+        if len(text) > SHOWN_TRANSCRIPT_BYTES:
+            text = f"... ({len(text) - SHOWN_TRANSCRIPT_BYTES} bytes before)\n" + text[-SHOWN_TRANSCRIPT_BYTES:]
+        report.sections.append((f"harness UART transcript ({dev.model.name}): {path}", text))

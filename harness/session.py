@@ -1,27 +1,31 @@
 """One verified run of a zoo model on a target: load, build, emulate, verify, report.
 
-The command line, the pytest plugin and the Robot library all go through here.
+The command line, the pytest plugin and the Robot library all go through here, and all judge a
+run with the same `verify_run`.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from harness.build import FIRMWARE_DIR, Firmware, build_firmware
 from harness.build.floatscan import scan_elf
-from harness.emu import EmulatorCrashed, EmulatorTimeout, make_emulator
-from harness.protocol import FirmwareRun, ProtocolError
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
+from harness.emu import Emulator, make_emulator
+from harness.errors import EmulatorError, FirmwareFailure, Problem, ProtocolError
+from harness.protocol import FirmwareRun
 from harness.report import LayerRow, RunReport
 from harness.targets import Target, get_target
-from harness.verify import classify, float_parity, reference_logits, verify_run
+from harness.verify import Reference, Verdict, classify, compute_reference, float_parity, verify_run
 from harness.verify.golden import golden_path, read_golden
 from harness.zoo import Model, load
 
 Log = Callable[[str], None]
 
-DEFAULT_TARGET = "stm32f405"
-DEFAULT_EMULATOR = "qemu"
-DEFAULT_TIMEOUT = 120.0
+__all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "build", "emulate", "judge",
+           "layer_rows", "run_model"]
 
 
 def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Optional[Log] = None,
@@ -31,18 +35,42 @@ def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Optional[Log]
     return model, target, build_firmware(model, target, log=log, firmware_dir=firmware_dir)
 
 
+@dataclass
+class Emulated:
+    """What one emulator run gave: the records (partial if it ended early), how it ended when it
+    did not end by itself, and where its evidence is kept."""
+
+    run: FirmwareRun
+    version: str
+    ended: Optional[Problem]
+    evidence: Path
+
+
+def finish(emu: Emulator) -> Optional[Problem]:
+    """Read a started emulator's records to @done; how it ended when not by itself."""
+    try:
+        emu.run_to_completion()
+        return None
+    except (FirmwareFailure, EmulatorError, ProtocolError) as e:
+        return e.problem()
+
+
 def emulate(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR,
-            timeout: float = DEFAULT_TIMEOUT) -> tuple[FirmwareRun, str, Optional[str]]:
-    """Run the image to its @done record. Returns the run (partial if the emulator crashed, hung
-    or printed garbage), the emulator's version, and what went wrong, if anything."""
-    run = FirmwareRun()
+            timeout: float = DEFAULT_TIMEOUT) -> Emulated:
+    """Run the image to its @done record. A missing emulator or bad arguments raise; a hang, a
+    crash or garbage is returned as `ended`, with the records that arrived before it."""
     with make_emulator(emulator, firmware.elf, target, timeout) as emu:
-        try:
-            emu.run_to_completion(run=run)
-            failure = None
-        except (EmulatorCrashed, EmulatorTimeout, ProtocolError) as e:
-            failure = str(e)
-        return run, emu.version(), failure
+        ended = finish(emu)
+        return Emulated(emu.run, emu.version(), ended, emu.run_dir)
+
+
+def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Optional[Reference] = None,
+          golden_file: Optional[Path] = None) -> Verdict:
+    """The verdict on one run: `verify_run` with the golden file read from `golden_file` (None:
+    golden not judged, as when `harness golden` is about to write it)."""
+    golden = read_golden(golden_file) if golden_file is not None else None
+    return verify_run(model, emulated.run, golden, firmware.build_id, firmware.elf, reference, emulated.ended,
+                      golden_file)
 
 
 def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
@@ -60,25 +88,31 @@ def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
 
 def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str = DEFAULT_EMULATOR,
               timeout: float = DEFAULT_TIMEOUT, log: Optional[Log] = None) -> RunReport:
+    """Build, emulate and verify; the report is also written as report.json beside the run's UART
+    transcript, so the evidence and the verdict stay together."""
     say = log or (lambda msg: None)
-    model, target, firmware = build(model_name, target_name, log)
-    say(f"running {firmware.elf.name} of {model_name} on {emulator} ({target.qemu_machine})")
-    run, version, failure = emulate(firmware, target, emulator, timeout)
     gpath = golden_path(model_name, target_name)
-    verdict = verify_run(model, run, read_golden(gpath), firmware.build_id, firmware.elf)
-    if failure is not None:
-        verdict.problems.insert(0, failure)
+    model, target, firmware = build(model_name, target_name, log)
+    read_golden(gpath)  # a malformed golden file is an input error before anything runs
+    say(f"running {firmware.elf.name} of {model_name} on {emulator} ({target.qemu_machine})")
+    emulated = emulate(firmware, target, emulator, timeout)
+    verdict = judge(model, firmware, emulated, golden_file=gpath)
     float_scan = scan_elf(firmware.elf)
-    if not float_scan.ok:
-        verdict.problems.append(float_scan.summary())
-    logits = [run.logits[s] for s in sorted(run.logits)]
-    complete = not verdict.problems and len(logits) == len(model.test_inputs)
-    parity = float_parity(model, logits if complete else reference_logits(model))
-    if not parity.ok:
-        verdict.problems.append(f"{parity} exceeds its threshold")
+    verdict.check("no floating point", float_scan.ok, float_scan.summary(),
+                  None if float_scan.ok else Problem("float", float_scan.summary(),
+                                                     "keep float out of kernels, runtime and generated code"))
+    logits = [emulated.run.logits[s] for s in sorted(emulated.run.logits)]
+    complete = verdict.reference_match
+    parity = float_parity(model, logits if complete else verdict.reference)
+    verdict.check("float parity", parity.ok, str(parity),
+                  None if parity.ok else Problem("parity", f"{parity} exceeds its threshold",
+                                                 "look at `harness sqnr` for the layer that loses precision"))
     predictions = classify(model, logits) if complete else None
-    return RunReport(
-        model=model_name, target=target, emulator=emulator, emulator_version=version, firmware=firmware,
-        run=run, verdict=verdict, layers=layer_rows(model, run), golden_file=gpath,
+    report = RunReport(
+        model=model_name, target=target, emulator=emulator, emulator_version=emulated.version, firmware=firmware,
+        run=emulated.run, verdict=verdict, layers=layer_rows(model, emulated.run), golden_file=gpath,
         predictions=predictions, labels=model.labels, float_scan=float_scan, parity=parity,
+        evidence=emulated.evidence,
     )
+    (emulated.evidence / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from harness.errors import HarnessError
+from harness.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ TARGETS: dict[str, Target] = {
 }
 
 
-class UnknownTarget(HarnessError, KeyError):
+class UnknownTarget(InputError, KeyError):
     def __str__(self) -> str:
         return f"unknown target '{self.args[0]}'; available: {', '.join(TARGETS)}"
 

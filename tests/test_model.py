@@ -64,10 +64,8 @@ def test_pass_through_layers_must_keep_the_grid() -> None:
 
 def test_bias_shape_and_scale_count() -> None:
     b = GraphBuilder("m", (2,), Q)
-    b.add("dense", "input", name="fc", quant=Q, weights=[[1, 1], [1, 1]], bias=[0], weight_scales=[0.1])
     with pytest.raises(ModelError, match=r"bias has shape \(1,\), expected \(2,\)"):
-        b.build("fc")
-    b = GraphBuilder("m", (2,), Q)
+        b.add("dense", "input", name="fc", quant=Q, weights=[[1, 1], [1, 1]], bias=[0], weight_scales=[0.1])
     b.add("dense", "input", name="fc", quant=Q, weights=[[1, 1], [1, 1]], bias=[0, 0], weight_scales=[0.1, 0.1, 0.1])
     with pytest.raises(ModelError, match="weight scales must number 1 or 2"):
         b.build("fc")

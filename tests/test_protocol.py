@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.emu import Emulator, EmulatorCrashed, EmulatorTimeout, FirmwareFault
+from harness.errors import EmulatorError, FirmwareFault, FirmwareHang, UsageError
 from harness.protocol import (
     FirmwareRun,
     ProtocolError,
@@ -14,6 +14,7 @@ from harness.protocol import (
     format_record,
     parse_line,
 )
+from harness.protocol.stream import RecordStream
 from harness.targets import get_target
 
 
@@ -80,63 +81,93 @@ def test_protocol_version_mismatch_is_explained() -> None:
         FirmwareRun().feed(rec)
 
 
-class ScriptedEmulator(Emulator):
-    """Plays back chunks of UART output; then either idles (a hang) or exits (a crash)."""
+class ScriptedSource:
+    """Plays back chunks of UART output; then either idles (a hang) or ends (a crash)."""
 
     name = "scripted"
 
-    def __init__(self, chunks: list[str], then: str = "hang", timeout: float = 600.0):
-        super().__init__(Path("/dev/null"), get_target("stm32f405"), timeout)
-        self.chunks = [c.encode() for c in chunks]
+    def __init__(self, chunks: list[str | bytes], then: str = "hang"):
+        self.chunks = [c.encode("latin-1") if isinstance(c, str) else c for c in chunks]
         self.then = then
-        self.stopped = False
 
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        self.stopped = True
-
-    def version(self) -> str:
-        return "scripted"
-
-    def _read_chunk(self, timeout: float) -> bytes:
+    def read(self, timeout: float) -> bytes:
         if self.chunks:
             return self.chunks.pop(0)
         if self.then == "crash":
-            raise EmulatorCrashed("scripted emulator exited with status 1")
+            raise EmulatorError("scripted emulator exited with status 1")
         time.sleep(timeout)
         return b""
 
 
-def test_run_to_completion_reads_split_lines_and_skips_noise() -> None:
+def stream(chunks: list[str | bytes], then: str = "hang", timeout: float = 600.0,
+           transcript: Path | None = None) -> RecordStream:
+    return RecordStream(ScriptedSource(chunks, then), timeout, transcript)
+
+
+def test_run_to_completion_reads_split_lines_and_skips_noise(tmp_path: Path) -> None:
     text = "".join(lines(BOOT, MODEL)) + "some banner\n" + "".join(lines(format_record("logits", sample=0, v="4"), DONE))
     chunks = [text[i : i + 7] for i in range(0, len(text), 7)]
-    emu = ScriptedEmulator(chunks)
-    with emu:
-        run = emu.run_to_completion()
-    assert emu.stopped and run.status == "ok" and run.logits == {0: [4]}
-    assert emu.noise_lines == ["some banner"]
+    records = stream(chunks, transcript=tmp_path / "uart.log")
+    run = records.run_to_completion()
+    records.close()
+    assert run.status == "ok" and run.logits == {0: [4]}
+    assert records.noise_lines == ["some banner"]
+    assert (tmp_path / "uart.log").read_text() == text  # every byte kept, noise included
+
+
+def test_records_read_by_expect_stay_in_the_run() -> None:
+    """The README's pytest example: expect(boot), then run_to_completion() sees the boot record."""
+    records = stream(lines(BOOT, MODEL, format_record("logits", sample=0, v="4"), DONE))
+    assert records.expect("model").str("name") == "m"
+    run = records.run_to_completion()
+    assert run.boot is not None and run.model is not None and run.logits == {0: [4]} and run.done
+    assert [r.kind for r in records.records] == ["boot", "model", "logits", "done"]
+
+
+def test_expect_walks_forward_through_what_was_already_read() -> None:
+    records = stream(lines(BOOT, MODEL, DONE))
+    records.run_to_completion()
+    records._cursor = 0  # a reader that started before run_to_completion read everything
+    assert records.expect("boot").kind == "boot" and records.expect("done").kind == "done"
 
 
 def test_hang_times_out_with_the_last_record() -> None:
-    emu = ScriptedEmulator(lines(BOOT), then="hang", timeout=0.3)
-    with pytest.raises(EmulatorTimeout, match=r"no @done record within 0.3 s.*last record: @boot"):
-        emu.run_to_completion()
+    records = stream(lines(BOOT), then="hang", timeout=0.3)
+    with pytest.raises(FirmwareHang, match=r"no @done record within 0.3 s.*last record: @boot"):
+        records.run_to_completion()
 
 
 def test_crash_is_reported_and_the_partial_run_is_kept() -> None:
-    emu = ScriptedEmulator(lines(BOOT, MODEL), then="crash")
-    run = FirmwareRun()
-    with pytest.raises(EmulatorCrashed, match="exited with status 1"):
-        emu.run_to_completion(run=run)
-    assert run.model is not None and run.model.name == "m" and not run.done
+    records = stream(lines(BOOT, MODEL), then="crash")
+    with pytest.raises(EmulatorError, match="exited with status 1"):
+        records.run_to_completion()
+    assert records.run.model is not None and records.run.model.name == "m" and not records.run.done
 
 
 def test_garbage_output_is_an_error_not_a_hang() -> None:
-    emu = ScriptedEmulator(["\x00\xff garbage line " * 40 + "\n"] * 20, then="hang")
+    records = stream(["\x00\xff garbage line " * 40 + "\n"] * 20, then="hang")
     with pytest.raises(ProtocolError, match="not a record stream"):
-        emu.run_to_completion()
+        records.run_to_completion()
+
+
+def test_endless_output_without_a_newline_is_garbage_not_a_hang() -> None:
+    records = stream(lines(BOOT) + ["x" * 1000] * 10, then="hang")
+    with pytest.raises(ProtocolError, match="without an end of line"):
+        records.run_to_completion()
+
+
+def test_a_non_ascii_byte_in_a_record_is_a_protocol_error() -> None:
+    corrupt = lines(BOOT)[0].replace("board=", "board=\xe9").encode("latin-1")
+    with pytest.raises(ProtocolError, match="not ASCII"):
+        stream([corrupt]).run_to_completion()
+
+
+def test_reading_before_start_is_a_named_error() -> None:
+    from harness.emu import make_emulator
+
+    emu = make_emulator("qemu", Path("/dev/null"), get_target("stm32f405"))
+    with pytest.raises(UsageError, match="before start"):
+        emu.expect("boot")
 
 
 FAULT = format_record("fault", exception=3, pc="0x08000123", lr="0x08000045", xpsr="0x01000000",
@@ -149,16 +180,16 @@ FAULT = format_record("fault", exception=3, pc="0x08000123", lr="0x08000045", xp
 
 
 def test_fault_fails_fast_in_expect() -> None:
-    emu = ScriptedEmulator(lines(BOOT, FAULT), then="hang")
+    records = stream(lines(BOOT, FAULT), then="hang")
     start = time.monotonic()
     with pytest.raises(FirmwareFault, match="HardFault at pc=0x08000123"):
-        emu.expect("logits")
+        records.expect("logits")
     assert time.monotonic() - start < 60
 
 
 def test_fault_ends_the_run_without_waiting_for_the_timeout() -> None:
-    emu = ScriptedEmulator(lines(BOOT, FAULT), then="hang")
+    records = stream(lines(BOOT, FAULT), then="hang")
     start = time.monotonic()
-    run = emu.run_to_completion()
+    run = records.run_to_completion()
     assert run.fault is not None and run.fault.pc == 0x08000123 and run.fault.cfsr == 0x400
     assert time.monotonic() - start < 60

@@ -29,14 +29,14 @@ def test_conv2d_valid_known_answer() -> None:
 def test_conv2d_input_zero_point_and_same_padding() -> None:
     # input zp 1: effective x - 1; padded positions contribute 0 (as if filled with the zp)
     x = np.array([[1, 2], [3, 4]]).reshape(2, 2, 1)
-    y = run_one("conv2d", x, in_q=QuantParams(1.0, 1), weights=np.ones((1, 3, 3, 1)), bias=[0],
+    y = run_one("conv2d", x, in_q=QuantParams(1.0, 1), weights=np.ones((1, 3, 3, 1), dtype=np.int8), bias=[0],
                 weight_scales=[1.0], padding="same")
     assert y[..., 0].tolist() == [[6, 6], [6, 6]]  # every window covers (0 + 1 + 2 + 3)
 
 
 def test_conv2d_stride_dilation_and_explicit_pads() -> None:
     x = np.arange(16).reshape(4, 4, 1)
-    y = run_one("conv2d", x, weights=np.ones((1, 2, 2, 1)), bias=[0], weight_scales=[1.0],
+    y = run_one("conv2d", x, weights=np.ones((1, 2, 2, 1), dtype=np.int8), bias=[0], weight_scales=[1.0],
                 stride=2, dilation=2, padding=(1, 1, 1, 1))
     # padded 6x6 input, taps at offsets 0 and 2 of each window (x index = padded index - 1):
     # out[0,0] sees x[1,1] = 5 and padding, out[0,1] x[1,1] and x[1,3], out[1,0] x[1,1] and x[3,1];

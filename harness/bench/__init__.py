@@ -15,12 +15,13 @@ from typing import Callable, Optional, Sequence
 from harness import __version__
 from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
-from harness.errors import HarnessError
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
+from harness.errors import FirmwareFailure, InputError, VerificationFailed
 from harness.quant.layer import layer_constants
 from harness.report import COUNTER_UNITS, LayerRow
-from harness.session import build, emulate, layer_rows
+from harness.session import build, emulate, judge, layer_rows
 from harness.targets import Target
-from harness.verify import reference_logits
+from harness.verify import compute_reference
 from harness.zoo import Model
 
 Log = Callable[[str], None]
@@ -29,8 +30,8 @@ DETERMINISTIC = ("icount",)
 RUNS = 2
 
 
-class BenchError(HarnessError):
-    pass
+class NotRepeatable(FirmwareFailure):
+    """A deterministic counter gave different counts on two identical runs."""
 
 
 @dataclass(frozen=True)
@@ -130,23 +131,21 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
                 firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, str]:
     """Benchmark one model: returns it and the emulator's version string."""
     model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
+    reference = compute_reference(model)
     runs = []
     version = ""
     for _ in range(RUNS):
-        run, version, failure = emulate(firmware, target, emulator, timeout)
-        if failure is not None:
-            raise BenchError(f"{name}: {failure}")
-        if run.status != "ok" or run.boot is None:
-            raise BenchError(f"{name}: the firmware did not finish cleanly (status {run.status})")
-        logits = [run.logits.get(s) for s in range(len(model.test_inputs))]
-        if logits != reference_logits(model):
-            raise BenchError(f"{name}: the firmware's logits differ from the Python reference; "
-                             f"run `harness run {name}` (cycle counts of wrong code are not benchmarks)")
-        runs.append(run)
+        emulated = emulate(firmware, target, emulator, timeout)
+        verdict = judge(model, firmware, emulated, reference)  # counts of wrong code are not benchmarks
+        if not verdict.match:
+            raise VerificationFailed(verdict.problems, emulated.evidence)
+        version = emulated.version
+        runs.append(emulated.run)
+    assert runs[0].boot is not None  # the verdict requires the boot record
     counter = runs[0].boot.counter
     repeatable = all(r.cycles_by_layer() == runs[0].cycles_by_layer() for r in runs[1:])
     if counter in DETERMINISTIC and not repeatable:
-        raise BenchError(f"{name}: the {counter} counter gave different counts on two identical runs")
+        raise NotRepeatable(f"{name}: the {counter} counter gave different counts on two identical runs")
     rows = layer_rows(model, runs[0])
     weights = _layer_weight_bytes(model)
     graph = model.graph
@@ -158,7 +157,7 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
     return ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable), version
 
 
-def run_bench(names: Sequence[str], target: Target, emulator: str = "qemu", timeout: float = 120.0,
+def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
               log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
     """Benchmark `names`; `firmware_dir` lets tests measure a modified firmware tree."""
     say = log or (lambda msg: None)
@@ -174,7 +173,7 @@ def run_bench(names: Sequence[str], target: Target, emulator: str = "qemu", time
         say(f"[{i}/{len(names)}] {name}: {bench.total_cycles:,} {bench.unit}"
             f"{', repeated exactly' if bench.repeatable else ''}")
     if report is None:
-        raise BenchError("no models to benchmark")
+        raise InputError("no models to benchmark")
     return report
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness.bench import DETERMINISTIC, BenchReport
-from harness.errors import HarnessError
+from harness.errors import InputError
 from harness.files import write_atomic
 from harness.verify.golden import golden_dir
 
@@ -22,7 +22,7 @@ FORMAT = 1
 GRANULAR_TOLERANCE_PCT = 5.0
 
 
-class BaselineError(HarnessError):
+class BaselineError(InputError):
     pass
 
 

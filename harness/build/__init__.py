@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,11 +15,11 @@ from typing import Callable, Optional
 
 from harness.build.elfinfo import Footprint, footprint
 from harness.codegen import generate
-from harness.errors import HarnessError
+from harness.errors import BuildError, EnvironmentProblem, InputError
+from harness.files import PROJECT_ROOT, build_root, new_temp_dir, remove
 from harness.targets import Target
 from harness.zoo.common import Model
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = PROJECT_ROOT / "firmware"
 CMAKE_DIR = PROJECT_ROOT / "cmake"
 TOOLCHAIN_FILE = CMAKE_DIR / "arm-none-eabi.cmake"
@@ -29,16 +28,15 @@ OPT_FLAGS = ("-O2",)
 INSTALL_HINT = "run `make bootstrap` (or: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi cmake)"
 
 
-class BuildError(HarnessError):
-    """The firmware did not build; the message carries the compiler's or linker's own words."""
+__all__ = ["BuildError", "FIRMWARE_DIR", "PROJECT_ROOT", "build_root"]
 
 
-class ToolchainMissing(BuildError):
-    pass
+class ToolchainMissing(EnvironmentProblem):
+    """The cross compiler or CMake is not installed."""
 
 
-class ModelTooLarge(BuildError):
-    """The image does not fit the target's memory."""
+class ModelTooLarge(InputError):
+    """The image does not fit the target's memory: the model is too big for the board."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +53,10 @@ class Firmware:
     flags: tuple[str, ...]
 
 
-def build_root() -> Path:
-    """Where images are built: $HARNESS_BUILD_DIR, else build/ in the project."""
-    return Path(os.environ.get("HARNESS_BUILD_DIR", PROJECT_ROOT / "build"))
-
-
 def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolchainMissing(f"{name} not found on PATH: {INSTALL_HINT}")
+        raise ToolchainMissing(f"{name} not found on PATH", INSTALL_HINT)
     return path
 
 
@@ -76,9 +69,9 @@ def compiler_version() -> str:
 
 def _source_files(firmware_dir: Path) -> list[Path]:
     if not (firmware_dir / "CMakeLists.txt").exists():
-        raise BuildError(
-            f"firmware sources not found at {firmware_dir}: the harness must run from a checkout "
-            "installed with `pip install -e .`"
+        raise EnvironmentProblem(
+            f"firmware sources not found at {firmware_dir}",
+            "run the harness from a checkout installed with `pip install -e .`",
         )
     files = [p for d in (firmware_dir, CMAKE_DIR) for p in d.rglob("*") if p.is_file()]
     return sorted(files)
@@ -114,8 +107,9 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
         if overflow:
             parts = ", ".join(f"{region} by {int(n)} bytes" for region, n in overflow)
             raise ModelTooLarge(f"the image does not fit the target: {parts}")
-        errors = [l for l in out.splitlines() if "error" in l.lower()] or out.splitlines()[-15:]
-        raise BuildError(f"{what} failed:\n  " + "\n  ".join(errors[:15]))
+        errors = [line for line in out.splitlines() if "error" in line.lower()] or out.splitlines()[-15:]
+        raise BuildError(f"{what} failed: " + " | ".join(line.strip() for line in errors[:15]),
+                         f"the full output is in {cwd}")
     return out
 
 
@@ -183,15 +177,32 @@ def build_image(
     cached = True
     with open(out_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not stamp.exists():
+        if not _intact(elf, stamp):
+            if stamp.exists():
+                say(f"the cached image {elf} is not the one that was built (its hash differs or was not "
+                    "recorded): rebuilding it")
+                stamp.unlink()
             cached = False
             say(f"building {name} for {target.name} in {out_dir}")
             _write_model(out_dir / "gen", source, key, memory)
             _configure(out_dir / "cmake", out_dir / "gen", target, firmware_dir, model_flags)
             _compile(out_dir / "cmake")
             shutil.copyfile(out_dir / "cmake" / "firmware.elf", elf)
-            stamp.write_text(key + "\n")
+            stamp.write_text(f"{key} {_sha256(elf)}\n")
     return Image(elf, key, cached)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _intact(elf: Path, stamp: Path) -> bool:
+    """The cache entry is complete and the ELF is byte for byte the one that was built."""
+    try:
+        recorded = stamp.read_text().split()
+        return len(recorded) == 2 and elf.is_file() and _sha256(elf) == recorded[1]
+    except OSError:
+        return False
 
 
 class ScratchBuilder:
@@ -203,9 +214,8 @@ class ScratchBuilder:
         require_tool("cmake")
         require_tool("arm-none-eabi-gcc")
         self.target, self.model_flags, self.firmware_dir = target, model_flags, firmware_dir
-        root = build_root() / target.name
-        root.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+        self._owned = new_temp_dir(f"scratch-{target.name}")
+        self.dir = self._owned.path
         self.memory = memory_script(target)
         self.configured = False
 
@@ -219,7 +229,7 @@ class ScratchBuilder:
         return Image(self.dir / "cmake" / "firmware.elf", key, False)
 
     def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove(self._owned)
 
     def __enter__(self) -> "ScratchBuilder":
         return self

@@ -1,34 +1,45 @@
-"""QEMU backend: `qemu-system-arm -M <machine> -icount shift=0`, USART1 on a local TCP socket that
-pyserial reads through `socket://`. One process per run, killed on every path."""
+"""QEMU backend: `qemu-system-arm -M <machine> -icount shift=0`, its USART1 on a TCP connection.
+
+The harness listens first, on a port the kernel gives it, and QEMU dials in (`-serial
+tcp:127.0.0.1:PORT`, client mode): QEMU connects while it sets up the machine, before the guest
+runs its first instruction, and the bytes wait in the socket until the harness reads them. So no
+byte is lost however loaded the machine is, and no run can read another run's UART: the port is
+held by this process from before QEMU starts. The connection is read through pyserial's socket
+port, adopted as it is, without the input flush pyserial's own `socket://` open does.
+"""
 from __future__ import annotations
 
 import ctypes
 import os
+import re
+import select
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 import serial
+from serial.urlhandler.protocol_socket import Serial as SocketSerial
 
-from harness.emu import Emulator, EmulatorCrashed, EmulatorError, EmulatorNotFound
+from harness.emu import Emulator, EmulatorNotFound
+from harness.errors import EmulatorError, FirmwareFault
 from harness.targets import Target
 
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "run `make bootstrap` (or: apt-get install qemu-system-arm)"
-CONNECT_SECONDS = 10.0
-PORT_ATTEMPTS = 5
+CONNECT_SECONDS = 30.0
+#: After the UART closes, how long QEMU may take to exit before it is called stuck.
+EXIT_SECONDS = 5.0
 
 
 def qemu_binary() -> str:
     path = shutil.which(QEMU)
     if path is None:
-        raise EmulatorNotFound(f"{QEMU} not found on PATH: {INSTALL_HINT}")
+        raise EmulatorNotFound(f"{QEMU} not found on PATH", INSTALL_HINT)
     return path
 
 
@@ -36,12 +47,6 @@ def qemu_binary() -> str:
 def qemu_version() -> str:
     out = subprocess.run([qemu_binary(), "--version"], capture_output=True, text=True, check=False).stdout
     return out.splitlines()[0].strip() if out else "QEMU (unknown version)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _die_with_parent() -> None:
@@ -53,31 +58,47 @@ def _die_with_parent() -> None:
         pass
 
 
-def _close_socket(port: serial.SerialBase) -> None:
-    """Close a socket:// port at once. pyserial's close() sleeps 0.3 s afterwards to let a server
-    accept a quick reconnect; we never reconnect, and that pause would tax every run."""
-    sock = getattr(port, "_socket", None)
-    if sock is None:
-        port.close()
-        return
-    try:
-        sock.close()
-    finally:
-        port._socket = None  # type: ignore[attr-defined]
-        port.is_open = False
+class AcceptedSocketPort(SocketSerial):
+    """pyserial's socket port over a connection this process accepted. Opening it keeps every
+    byte already received, and closing it does not pause (pyserial's socket:// close sleeps
+    0.3 s for a reconnect that never comes here)."""
+
+    def __init__(self, connection: socket.socket, url: str):
+        self.logger = None  # pyserial's socket port sets this while parsing a URL we never parse
+        super().__init__()  # no port yet: nothing is opened
+        self._connection = connection
+        self.port = url
+        self.open()
+
+    def open(self) -> None:
+        self._socket = self._connection
+        self._socket.setblocking(False)
+        self.is_open = True
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        self.is_open = False
+
+
+def lockup_line(log: str) -> Optional[str]:
+    """QEMU's own words when the guest CPU locked up (a fault while handling a fault, e.g. a stack
+    that overflowed below RAM)."""
+    match = re.search(r"^.*Lockup.*$", log, re.M)
+    return match.group(0).strip() if match else None
 
 
 class QemuBackend(Emulator):
     name = "qemu"
 
-    def __init__(self, elf: Path, target: Target, timeout: float = 60.0):
-        super().__init__(elf, target, timeout)
+    def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Optional[Path] = None):
+        super().__init__(elf, target, timeout, run_dir)
         if target.qemu_machine is None:
-            raise EmulatorError(f"target '{target.name}' has no QEMU machine")
-        self._proc: Optional[subprocess.Popen] = None
-        self._serial: Optional[serial.SerialBase] = None
-        self._workdir: Optional[tempfile.TemporaryDirectory] = None
-        self.port: Optional[int] = None
+            raise EmulatorError(f"target '{target.name}' has no QEMU machine", "choose a target with one")
+        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._port: Optional[AcceptedSocketPort] = None
+        self._closed_at: Optional[float] = None
 
     def version(self) -> str:
         return qemu_version()
@@ -89,97 +110,107 @@ class QemuBackend(Emulator):
             "-nodefaults", "-display", "none", "-monitor", "none",
             "-icount", "shift=0",
             "-kernel", str(self.elf),
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
+            "-serial", f"tcp:127.0.0.1:{port}",
         ]
 
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "qemu.log"
+
     def _log_text(self) -> str:
-        assert self._workdir is not None
-        path = Path(self._workdir.name) / "qemu.log"
-        return path.read_text(errors="replace").strip() if path.exists() else ""
+        return self.log_path.read_text(errors="replace").strip() if self.log_path.exists() else ""
 
-    def start(self) -> None:
-        if not self.elf.exists():
-            raise EmulatorError(f"no ELF at {self.elf}")
-        self._workdir = tempfile.TemporaryDirectory(prefix="harness-qemu-")
-        try:
-            for _ in range(PORT_ATTEMPTS):
-                port = _free_port()
-                if self._launch(port):
-                    self.port = port
-                    return
-            raise EmulatorError(f"{QEMU} could not get a free TCP port in {PORT_ATTEMPTS} attempts")
-        except BaseException:
-            self.stop()
-            raise
+    def _launch(self, run_dir: Path) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+            command = self.command(port)
+            (run_dir / "command.txt").write_text(" ".join(command) + "\n")
+            with open(self.log_path, "wb") as log:
+                self._proc = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, preexec_fn=_die_with_parent,
+                )
+            deadline = time.monotonic() + CONNECT_SECONDS
+            while not select.select([listener], [], [], 0.05)[0]:
+                if self._proc.poll() is not None:
+                    raise EmulatorError(
+                        f"{QEMU} exited with status {self._proc.returncode} at start: {self._cause()}",
+                        f"see {self.log_path}")
+                if time.monotonic() > deadline:
+                    raise EmulatorError(f"{QEMU} did not connect its UART within {CONNECT_SECONDS:g} s",
+                                        f"see {self.log_path}")
+            connection, _ = listener.accept()
+        self._port = AcceptedSocketPort(connection, f"socket://127.0.0.1:{port}")
 
-    def _launch(self, port: int) -> bool:
-        """Start QEMU on `port` and connect; False if the port was taken meanwhile."""
-        assert self._workdir is not None
-        log = open(Path(self._workdir.name) / "qemu.log", "wb")
-        self._proc = subprocess.Popen(
-            self.command(port),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
-        )
-        log.close()
-        deadline = time.monotonic() + CONNECT_SECONDS
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                text = self._log_text()
-                self._reap()
-                if "in use" in text.lower():
-                    return False
-                raise EmulatorCrashed(f"{QEMU} exited with status {self._proc.returncode} at start: {text[-600:]}")
-            try:
-                self._serial = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=0.05)
-                return True
-            except serial.SerialException:
-                time.sleep(0.02)
-        raise EmulatorCrashed(f"{QEMU} did not open its UART socket within {CONNECT_SECONDS:g} s: {self._log_text()[-600:]}")
+    def _cause(self) -> str:
+        """The line of QEMU's log that says why it stopped (its first error line, else its last)."""
+        lines = [line for line in self._log_text().splitlines() if line.strip()]
+        errors = [line for line in lines if "qemu" in line.lower() or "error" in line.lower()]
+        return (errors or lines or ["no message"])[0][:300]
 
-    def _read_chunk(self, timeout: float) -> bytes:
+    def read(self, timeout: float) -> bytes:
         """Wait up to `timeout` for one byte, then take whatever else is ready without waiting
         (pyserial's socket read would otherwise wait out its timeout for a full buffer)."""
-        assert self._serial is not None and self._proc is not None
-        try:
-            self._serial.timeout = max(timeout, 0.001)
-            data = self._serial.read(1)
-            if data:
-                self._serial.timeout = 0
-                data += self._serial.read(1 << 16)
-        except serial.SerialException:
-            data = b""
-        if not data and self._proc.poll() is not None:
-            raise EmulatorCrashed(
-                f"{QEMU} exited with status {self._proc.returncode} before the firmware finished: "
-                f"{self._log_text()[-600:] or 'no message'}"
-            )
-        return data
-
-    def _reap(self) -> None:
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
+        if self._port is None or self._proc is None:
+            raise EmulatorError(f"{QEMU} is not running")
+        data = b""
+        if self._closed_at is None:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
+                self._port.timeout = max(timeout, 0.001)
+                data = self._port.read(1)
+                if data:
+                    self._port.timeout = 0
+                    data += self._port.read(1 << 16)
+            except serial.SerialException:
+                self._closed_at = time.monotonic()  # QEMU closed the UART: it is exiting
+        if data:
+            return data
+        if self._closed_at is not None:
+            self._wait_for_exit(timeout)
+        if self._proc.poll() is not None:
+            self._raise_exit()
+        return b""
+
+    def _wait_for_exit(self, timeout: float) -> None:
+        assert self._proc is not None and self._closed_at is not None
+        try:
+            self._proc.wait(timeout=max(timeout, 0.001))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() - self._closed_at > EXIT_SECONDS:
+                raise EmulatorError(f"{QEMU} closed the UART but did not exit", f"see {self.log_path}") from None
+
+    def _raise_exit(self) -> None:
+        """QEMU ended before the firmware did: a guest lock-up is the firmware's fault, anything
+        else the emulator's."""
+        assert self._proc is not None
+        log = self._log_text()
+        lockup = lockup_line(log)
+        if lockup is not None:
+            raise FirmwareFault(
+                f"the CPU locked up (a fault while handling a fault, such as a stack overflow below RAM); "
+                f"QEMU: {lockup}", f"see {self.log_path} for the registers")
+        raise EmulatorError(
+            f"{QEMU} exited with status {self._proc.returncode} before the firmware finished: {self._cause()}",
+            f"see {self.log_path}")
+
+    def _halt(self) -> None:
+        if self._port is not None:
+            self._port.close()
+            self._port = None
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-
-    def stop(self) -> None:
-        """Close the UART and end QEMU; safe to call more than once and from any state."""
-        if self._serial is not None:
-            _close_socket(self._serial)
-            self._serial = None
-        self._reap()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
+            proc.wait()

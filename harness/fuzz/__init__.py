@@ -22,10 +22,11 @@ import numpy as np
 
 from harness.build import FIRMWARE_DIR, ScratchBuilder
 from harness.codegen import generate_suite
-from harness.emu import EmulatorCrashed, EmulatorTimeout, describe_fault, make_emulator
-from harness.errors import HarnessError
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
+from harness.emu import make_emulator
+from harness.errors import FirmwareFailure, HarnessError, InputError
 from harness.fuzz.cases import KernelCase, RngDraw, build_case, draw_case
-from harness.protocol import KERNEL_STATUS, FirmwareRun, ProtocolError
+from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
 from harness.targets import Target
 from harness.verify import crc32_of
 
@@ -128,13 +129,13 @@ class EmulatorOracle:
         gen = generate_suite(f"fuzz_{self.target.name}", [c.suite_case() for c in cases])
         image = self.builder.build(gen.source)
         self.images += 1
-        run = FirmwareRun()
         failure = None
         with make_emulator(self.emulator, image.elf, self.target, self.timeout) as emu:
             try:
-                emu.run_to_completion(run=run)
-            except (EmulatorCrashed, EmulatorTimeout, ProtocolError) as e:
+                emu.run_to_completion()
+            except FirmwareFailure as e:  # a hang or lock-up is the case's; emulator trouble is raised
                 failure = str(e)
+            run = emu.run
         crcs = run.output_crcs()
         outcomes = []
         for i, case in enumerate(cases):
@@ -223,8 +224,8 @@ def shrink(case: KernelCase, oracle: EmulatorOracle | HostOracle) -> KernelCase:
     return case
 
 
-def run_fuzz(ops: Sequence[str], cases_per_op: int, seed: int, target: Target, emulator: str = "qemu",
-             timeout: float = 120.0, log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> FuzzReport:
+def run_fuzz(ops: Sequence[str], cases_per_op: int, seed: int, target: Target, emulator: str = DEFAULT_EMULATOR,
+             timeout: float = DEFAULT_TIMEOUT, log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> FuzzReport:
     """Run `cases_per_op` random cases of each op; `firmware_dir` lets tests fuzz a mutated tree."""
     say = log or (lambda msg: None)
     start = time.monotonic()
@@ -284,7 +285,7 @@ class Replay:
         return self.problem is None and self.output is not None and np.array_equal(self.output, self.expected)
 
 
-def replay(config_json: str, target: Target, emulator: str = "qemu", timeout: float = 120.0,
+def replay(config_json: str, target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
            firmware_dir: Path = FIRMWARE_DIR) -> Replay:
     """Run exactly one case on the emulator and return its full output."""
     from harness.fuzz.cases import case_from_json
@@ -292,7 +293,7 @@ def replay(config_json: str, target: Target, emulator: str = "qemu", timeout: fl
     try:
         case = case_from_json(config_json)
     except (ValueError, KeyError, TypeError, HarnessError) as e:
-        raise HarnessError(f"not a fuzz configuration: {e}") from None
+        raise InputError(f"not a fuzz configuration: {e}", "pass the JSON a failure printed") from None
     with ScratchBuilder(target, SUITE_FLAGS, firmware_dir) as builder:
         outcomes, run = EmulatorOracle(builder, emulator, timeout).run([case])
     problem = None if outcomes and (outcomes[0].ok or outcomes[0].reason.startswith("output")) else (

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import InputError
 from harness.model.ops import (
     ACTIVATIONS,
     GRID_FIXED,
@@ -14,12 +14,34 @@ from harness.model.ops import (
     OPS,
     Shape,
     ShapeError,
+    is_positive_shape,
 )
 from harness.quant import QuantError, QuantParams
 
 
-class ModelError(HarnessError, ValueError):
+class ModelError(InputError, ValueError):
     """A graph that cannot be run or compiled; the message names the layer or tensor at fault."""
+
+
+#: The array parameters of a layer and the dtype each is stored as.
+_PARAM_DTYPES: dict[str, type[np.generic]] = {
+    "float_weights": np.float32,
+    "float_bias": np.float32,
+    "weights": np.int8,
+    "bias": np.int32,
+    "weight_scales": np.float32,
+}
+
+
+def _plain(value: Any) -> Any:
+    """numpy integer scalars as Python ints, inside tuples and lists too: the reference and the code
+    generator test attributes and shapes with isinstance(v, int)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (tuple, list)):
+        items = [_plain(v) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    return value
 
 
 @dataclass
@@ -29,6 +51,9 @@ class Tensor:
     name: str
     shape: Shape
     quant: Optional[QuantParams] = None
+
+    def __post_init__(self) -> None:
+        self.shape = _plain(self.shape)
 
     @property
     def size(self) -> int:
@@ -53,6 +78,9 @@ class Layer:
     weights: Optional[np.ndarray] = None
     bias: Optional[np.ndarray] = None
     weight_scales: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        self.attrs = {k: _plain(v) for k, v in self.attrs.items()}
 
     @property
     def spec(self):
@@ -93,11 +121,68 @@ def _fail(layer: Layer, msg: str) -> ModelError:
     return ModelError(f"layer '{layer.name}' ({layer.op}): {msg}")
 
 
+def _check_input_shape(model: str, shape: object) -> None:
+    """An empty or negative dimension would reach the kernels as a zero-size buffer or a division by zero."""
+    if not is_positive_shape(shape):
+        raise ModelError(f"model '{model}': input shape {shape!r} must be a non-empty tuple of positive ints")
+
+
+def _check_names(layer: Layer) -> None:
+    """Refuse attributes the op does not read (a misspelt one would be ignored) and parameters it has no use for."""
+    spec = layer.spec
+    unknown = sorted(set(layer.attrs) - spec.attrs)
+    if unknown:
+        takes = ", ".join(sorted(spec.attrs)) or "no attributes"
+        raise _fail(layer, f"unknown attribute {', '.join(map(repr, unknown))}; {layer.op} takes {takes}")
+    given = [field for field in _PARAM_DTYPES if getattr(layer, field) is not None]
+    if given and not spec.has_weights:
+        raise _fail(layer, f"{layer.op} has no weights or bias, got {', '.join(given)}")
+
+
+def _is_integer_array(arr: np.ndarray) -> bool:
+    """Integer dtypes, and object arrays of ints too large for int64 (their range is checked next)."""
+    if arr.dtype.kind == "O":
+        return all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr.flat)
+    return arr.dtype.kind in "iu"
+
+
+def _as_param(layer: Layer, field: str, value: Any) -> np.ndarray:
+    """A parameter in its stored dtype, refused rather than wrapped or truncated when it does not fit."""
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        raise _fail(layer, f"{field} must be a rectangular array") from None
+    dtype = _PARAM_DTYPES[field]
+    if not np.issubdtype(dtype, np.integer):
+        if arr.dtype.kind not in "iuf":
+            raise _fail(layer, f"{field} must be a numeric array, got {arr.dtype}")
+        return arr.astype(dtype, copy=False)
+    if not _is_integer_array(arr):
+        raise _fail(layer, f"{field} must be an integer array, got {arr.dtype}")
+    info = np.iinfo(dtype)
+    if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
+        raise _fail(layer, f"{field} must lie in {info.dtype} [{info.min}, {info.max}], "
+                           f"found min {int(arr.min())} and max {int(arr.max())}")
+    return arr.astype(dtype, copy=False)
+
+
+def _check_parameters(layer: Layer, out_shape: Shape) -> None:
+    """Bias length, and float and int8 weights that agree: shape inference reads only one of them."""
+    for field in ("float_bias", "bias"):
+        value = getattr(layer, field)
+        if value is not None and np.shape(value) != (out_shape[-1],):
+            raise _fail(layer, f"{field} has shape {np.shape(value)}, expected ({out_shape[-1]},)")
+    w, fw = layer.weights, layer.float_weights
+    if w is not None and fw is not None and np.shape(w) != np.shape(fw):
+        raise _fail(layer, f"weights have shape {np.shape(w)} but float_weights {np.shape(fw)}")
+
+
 def validate_graph(graph: Graph) -> None:
     if not graph.layers:
         raise ModelError(f"model '{graph.name}' has no layers")
     if graph.input not in graph.tensors:
         raise ModelError(f"model '{graph.name}': input tensor '{graph.input}' is not defined")
+    _check_input_shape(graph.name, graph.tensors[graph.input].shape)
     defined = {graph.input}
     names = set()
     for layer in graph.layers:
@@ -106,6 +191,7 @@ def validate_graph(graph: Graph) -> None:
         names.add(layer.name)
         if layer.op not in OPS:
             raise _fail(layer, f"unsupported op; supported: {', '.join(sorted(OPS))}")
+        _check_names(layer)
         spec = layer.spec
         if len(layer.inputs) != spec.arity:
             raise _fail(layer, f"takes {spec.arity} input(s), got {len(layer.inputs)}")
@@ -122,6 +208,7 @@ def validate_graph(graph: Graph) -> None:
             raise _fail(layer, str(e)) from None
         if tuple(shape) != tuple(graph.tensors[layer.output].shape):
             raise _fail(layer, f"output shape {graph.tensors[layer.output].shape} should be {shape}")
+        _check_parameters(layer, shape)
         act = layer.attrs.get("activation", "none")
         if act not in ACTIVATIONS or (act != "none" and not spec.fused_activation):
             raise _fail(layer, f"activation {act!r} is not supported here")
@@ -153,8 +240,6 @@ def _validate_int8(graph: Graph, layer: Layer) -> None:
         if b.dtype != np.int32:
             raise _fail(layer, f"bias must be int32, got {b.dtype}")
         out_c = graph.tensors[layer.output].shape[-1]
-        if b.shape != (out_c,):
-            raise _fail(layer, f"bias has shape {b.shape}, expected ({out_c},)")
         if s.ndim != 1 or len(s) not in (1, out_c):
             raise _fail(layer, f"weight scales must number 1 or {out_c} (per channel), got {s.shape}")
         if not np.all(np.isfinite(s)) or np.any(s <= 0):
@@ -169,9 +254,11 @@ class GraphBuilder:
     """Write a model as a sequence of calls; shapes are inferred and checked as layers are added."""
 
     def __init__(self, name: str, input_shape: Shape, input_quant: Optional[QuantParams] = None):
+        shape = _plain(tuple(input_shape)) if isinstance(input_shape, (tuple, list, np.ndarray)) else input_shape
+        _check_input_shape(name, shape)
         self.name = name
         self.input = "input"
-        self.tensors: dict[str, Tensor] = {"input": Tensor("input", tuple(input_shape), input_quant)}
+        self.tensors: dict[str, Tensor] = {"input": Tensor("input", shape, input_quant)}
         self.layers: list[Layer] = []
         self._count: dict[str, int] = {}
 
@@ -192,18 +279,14 @@ class GraphBuilder:
             raise ModelError(f"unsupported op '{op}'; supported: {', '.join(sorted(OPS))}")
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
         name = name or self._auto_name(op)
-        params = {k: kwargs.pop(k) for k in list(kwargs) if k in _PARAM_FIELDS}
-        for k in ("float_weights", "float_bias", "weight_scales"):
-            if params.get(k) is not None:
-                params[k] = np.asarray(params[k], dtype=np.float32)
-        if params.get("weights") is not None:
-            params["weights"] = np.asarray(params["weights"], dtype=np.int8)
-        if params.get("bias") is not None:
-            params["bias"] = np.asarray(params["bias"], dtype=np.int32)
-        attrs = dict(kwargs)
-        if OPS[op].defaults is not None:
-            OPS[op].defaults(attrs)
-        layer = Layer(name, op, inputs, name, attrs=attrs, **params)
+        params = {k: kwargs.pop(k) for k in list(kwargs) if k in _PARAM_DTYPES}
+        layer = Layer(name, op, inputs, name, attrs=kwargs, **params)
+        _check_names(layer)
+        for field in params:
+            if params[field] is not None:
+                setattr(layer, field, _as_param(layer, field, params[field]))
+        if layer.spec.defaults is not None:
+            layer.spec.defaults(layer.attrs)
         for t in inputs:
             if t not in self.tensors:
                 raise _fail(layer, f"input tensor '{t}' is not defined")
@@ -211,6 +294,7 @@ class GraphBuilder:
             shape = layer.spec.infer_shape(layer, [self.tensors[t].shape for t in inputs])
         except ShapeError as e:
             raise _fail(layer, str(e)) from None
+        _check_parameters(layer, shape)
         if layer.spec.grid == GRID_FIXED:
             quant = layer.spec.fixed_grid
         self.tensors[name] = Tensor(name, tuple(shape), quant)
@@ -221,7 +305,3 @@ class GraphBuilder:
         graph = Graph(self.name, self.input, output, self.tensors, self.layers)
         validate_graph(graph)
         return graph
-
-
-_PARAM_FIELDS = ("float_weights", "float_bias", "weights", "bias", "weight_scales")
-

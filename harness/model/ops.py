@@ -2,6 +2,8 @@
 MAC count and parameter checks. Adding an op here is one row plus its reference and C kernel."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -24,6 +26,11 @@ GRID_FIXED = "fixed"  # a constant grid (LUT activations, softmax)
 
 ACTIVATIONS = ("none", "relu", "relu6")
 
+# Attribute names an op reads; GraphBuilder.add refuses any other (a misspelt one would be ignored).
+_WINDOW_ATTRS = frozenset({"stride", "dilation", "padding"})
+_WEIGHTED_ATTRS = frozenset({"activation", "per_channel"})
+_POOL_ATTRS = frozenset({"pool", "stride", "padding", "activation"})
+
 
 @dataclass(frozen=True)
 class OpSpec:
@@ -34,20 +41,35 @@ class OpSpec:
     infer_shape: Callable[["Layer", list[Shape]], Shape]
     macs: Callable[["Layer", list[Shape], Shape], int]
     fixed_grid: Optional[QuantParams] = None
-    fused_activation: bool = False
     description: str = ""
     defaults: Optional[Callable[[dict], None]] = None
     channel_axis: int = 0  # output-channel axis of the weight layout
+    attrs: frozenset[str] = frozenset()
+
+    @property
+    def fused_activation(self) -> bool:
+        """An op takes a fused activation exactly when 'activation' is one of its attributes."""
+        return "activation" in self.attrs
+
+
+def _is_int(v: object) -> bool:
+    """A Python int but not a bool (numpy integers are made Python ints when a layer is built)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_positive_shape(shape: object) -> bool:
+    """A non-empty tuple or list of positive ints: every tensor has at least one value."""
+    return isinstance(shape, (tuple, list)) and len(shape) > 0 and all(_is_int(d) and d >= 1 for d in shape)
+
+
+def _is_padding(pads: object) -> bool:
+    return isinstance(pads, (tuple, list)) and len(pads) == 4 and all(_is_int(p) and p >= 0 for p in pads)
 
 
 def _pair(v: object, what: str) -> tuple[int, int]:
-    if isinstance(v, int):
+    if _is_int(v):
         v = (v, v)
-    if (
-        not isinstance(v, (tuple, list))
-        or len(v) != 2
-        or not all(isinstance(i, int) and i >= 1 for i in v)
-    ):
+    if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(_is_int(i) and i >= 1 for i in v):
         raise ShapeError(f"{what} must be a positive int or a pair of positive ints, got {v!r}")
     return int(v[0]), int(v[1])
 
@@ -73,7 +95,7 @@ def resolve_padding(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) ->
             total = max((o - 1) * s + (k - 1) * d + 1 - size, 0)
             out += [total // 2, total - total // 2]
         return (out[0], out[1], out[2], out[3])
-    if isinstance(pad, (tuple, list)) and len(pad) == 4 and all(isinstance(p, int) and p >= 0 for p in pad):
+    if _is_padding(pad):
         return (int(pad[0]), int(pad[1]), int(pad[2]), int(pad[3]))
     raise ShapeError(f"padding must be 'valid', 'same' or (top, bottom, left, right) >= 0, got {pad!r}")
 
@@ -100,6 +122,8 @@ def _weights_shape(layer: "Layer") -> Shape:
     w = layer.weights if layer.weights is not None else layer.float_weights
     if w is None:
         raise ShapeError("has no weights")
+    if 0 in w.shape:
+        raise ShapeError(f"weights have an empty dimension, shape {w.shape}")
     return tuple(int(d) for d in w.shape)
 
 
@@ -194,7 +218,7 @@ def _gap_shape(layer: "Layer", ins: list[Shape]) -> Shape:
 def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     h, w, c = _image(ins[0], "input")
     pads = layer.attrs.get("pads")
-    if not (isinstance(pads, (tuple, list)) and len(pads) == 4 and all(isinstance(p, int) and p >= 0 for p in pads)):
+    if not _is_padding(pads):
         raise ShapeError(f"pads must be (top, bottom, left, right) >= 0, got {pads!r}")
     return (h + pads[0] + pads[1], w + pads[2] + pads[3], c)
 
@@ -209,6 +233,9 @@ SOFTMAX_MAX_DEPTH = 4095  # TFLite's Q12.19 sum of exponentials must stay below 
 
 
 def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+    beta = layer.attrs.get("beta", 1.0)
+    if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not math.isfinite(beta):
+        raise ShapeError(f"beta must be a finite number, got {beta!r}")
     if ins[0][-1] > SOFTMAX_MAX_DEPTH:
         raise ShapeError(f"softmax over {ins[0][-1]} values: at most {SOFTMAX_MAX_DEPTH} (TFLite's fixed-point sum)")
     return ins[0]
@@ -216,7 +243,7 @@ def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
 
 def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     shape = layer.attrs.get("shape")
-    if not (isinstance(shape, (tuple, list)) and shape and all(isinstance(d, int) and d >= 1 for d in shape)):
+    if not is_positive_shape(shape):
         raise ShapeError(f"shape must be a non-empty tuple of positive ints, got {shape!r}")
     if _size(tuple(shape)) != _size(ins[0]):
         raise ShapeError(f"cannot reshape {ins[0]} ({_size(ins[0])} values) to {tuple(shape)}")
@@ -234,36 +261,36 @@ def _no_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
 OPS: dict[str, OpSpec] = {
     spec.name: spec
     for spec in (
-        OpSpec("conv2d", 1, GRID_CALIBRATED, True, _conv_shape, _conv_macs, fused_activation=True,
+        OpSpec("conv2d", 1, GRID_CALIBRATED, True, _conv_shape, _conv_macs, attrs=_WEIGHTED_ATTRS | _WINDOW_ATTRS,
                description="2-D convolution, OHWI weights, per-tensor or per-channel"),
         OpSpec("depthwise_conv2d", 1, GRID_CALIBRATED, True, _depthwise_shape, _depthwise_macs,
-               fused_activation=True, channel_axis=2,
+               attrs=_WEIGHTED_ATTRS | _WINDOW_ATTRS, channel_axis=2,
                description="depthwise convolution, [kh][kw][c] weights, per-channel"),
         OpSpec("pointwise_conv2d", 1, GRID_CALIBRATED, True, _pointwise_shape, _conv_macs,
-               fused_activation=True, description="1x1 convolution"),
-        OpSpec("dense", 1, GRID_CALIBRATED, True, _dense_shape, _dense_macs, fused_activation=True,
+               attrs=_WEIGHTED_ATTRS | _WINDOW_ATTRS, description="1x1 convolution"),
+        OpSpec("dense", 1, GRID_CALIBRATED, True, _dense_shape, _dense_macs, attrs=_WEIGHTED_ATTRS,
                description="fully connected, [out][in] weights"),
         OpSpec("relu", 1, GRID_INHERITED, False, _same_shape, _no_macs, description="clamp at the zero point"),
         OpSpec("relu6", 1, GRID_INHERITED, False, _same_shape, _no_macs,
                description="clamp at the zero point and at 6.0"),
-        OpSpec("maxpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, fused_activation=True,
+        OpSpec("maxpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, attrs=_POOL_ATTRS,
                description="max over a window (padding excluded)", defaults=_pool_defaults),
-        OpSpec("avgpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, fused_activation=True,
+        OpSpec("avgpool2d", 1, GRID_INHERITED, False, _pool_shape, _no_macs, attrs=_POOL_ATTRS,
                description="mean over a window (padding excluded), rounded half away", defaults=_pool_defaults),
         OpSpec("global_avgpool2d", 1, GRID_INHERITED, False, _gap_shape, _no_macs,
                description="mean over H and W, rounded half away"),
-        OpSpec("pad2d", 1, GRID_INHERITED, False, _pad_shape, _no_macs,
+        OpSpec("pad2d", 1, GRID_INHERITED, False, _pad_shape, _no_macs, attrs=frozenset({"pads"}),
                description="constant padding with the input zero point"),
-        OpSpec("add", 2, GRID_CALIBRATED, False, _add_shape, _no_macs, fused_activation=True,
+        OpSpec("add", 2, GRID_CALIBRATED, False, _add_shape, _no_macs, attrs=frozenset({"activation"}),
                description="elementwise sum of two tensors on different grids (TFLite ADD)"),
         OpSpec("sigmoid", 1, GRID_FIXED, False, _same_shape, _no_macs,
                fixed_grid=QuantParams(f32(1 / 256), -128), description="256-entry int8 lookup table"),
         OpSpec("tanh", 1, GRID_FIXED, False, _same_shape, _no_macs,
                fixed_grid=QuantParams(f32(1 / 128), 0), description="256-entry int8 lookup table"),
-        OpSpec("softmax", 1, GRID_FIXED, False, _softmax_shape, _no_macs,
+        OpSpec("softmax", 1, GRID_FIXED, False, _softmax_shape, _no_macs, attrs=frozenset({"beta"}),
                fixed_grid=QuantParams(f32(1 / 256), -128),
                description="softmax over the last axis, TFLite's integer algorithm"),
-        OpSpec("reshape", 1, GRID_INHERITED, False, _reshape_shape, _no_macs,
+        OpSpec("reshape", 1, GRID_INHERITED, False, _reshape_shape, _no_macs, attrs=frozenset({"shape"}),
                description="new shape, same bytes (no code runs)"),
         OpSpec("flatten", 1, GRID_INHERITED, False, _flatten_shape, _no_macs,
                description="to one dimension, same bytes (no code runs)"),

@@ -1,4 +1,4 @@
-"""The UART record protocol (DESIGN: contract — UART records).
+"""The UART record protocol: one record per line, parsed and assembled into a FirmwareRun.
 
 A record is one line: ``@kind key=value ... *crc``, the CRC32 (zlib's) of the text between ``@``
 and `` *`` as 8 hex digits. Lines that do not start with ``@`` are not records (a human may read
@@ -12,15 +12,13 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-from harness.errors import HarnessError
+from harness.errors import ProtocolError
+
+__all__ = ["ProtocolError"]
 
 PROTOCOL_VERSION = 1
 
 _RECORD = re.compile(r"^@(?P<payload>[a-z_]+(?: [a-z_]+=[^ ]*)*) \*(?P<crc>[0-9a-f]{8})$")
-
-
-class ProtocolError(HarnessError):
-    """The firmware's output is not a valid record stream."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +64,8 @@ def parse_line(line: str) -> Optional[Record]:
     line = line.rstrip("\r\n")
     if not line.startswith("@"):
         return None
+    if not line.isascii():
+        raise ProtocolError(f"a record with a byte that is not ASCII (a corrupt or lost byte): {line!r}")
     m = _RECORD.match(line)
     if m is None:
         raise ProtocolError(f"malformed record: {line!r}")
@@ -116,6 +116,19 @@ class FaultInfo:
     bfar: int
 
 
+FAULT_NAMES = {2: "NMI", 3: "HardFault", 4: "MemManage", 5: "BusFault", 6: "UsageFault"}
+
+
+def describe_fault(fault: FaultInfo, function: Optional[str] = None) -> str:
+    """A @fault record for people: the exception by name, where, and the fault status registers."""
+    where = f" in {function}()" if function else ""
+    return (
+        f"{FAULT_NAMES.get(fault.exception, f'exception {fault.exception}')} at pc={fault.pc:#010x}{where}, "
+        f"lr={fault.lr:#010x}, cfsr={fault.cfsr:#010x}, hfsr={fault.hfsr:#010x}, "
+        f"mmfar={fault.mmfar:#010x}, bfar={fault.bfar:#010x}"
+    )
+
+
 @dataclass
 class FirmwareRun:
     """Everything one firmware run reported, assembled from its records."""
@@ -130,6 +143,7 @@ class FirmwareRun:
     fault: Optional[FaultInfo] = None
     error: Optional[tuple[int, int, int]] = None  # (sample, layer, kernel status)
     transcript: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # records that arrived more than once
 
     @property
     def done(self) -> bool:
@@ -151,6 +165,8 @@ class FirmwareRun:
         """Add one record to the run."""
         self.transcript.append(rec.line)
         kind = rec.kind
+        if self._repeats(rec):
+            self.repeated.append(rec.line)
         if kind == "boot":
             if rec.int("proto") != PROTOCOL_VERSION:
                 raise ProtocolError(
@@ -175,6 +191,17 @@ class FirmwareRun:
             self.stack_used = rec.int("stack_used")
             self.stack_size = rec.int("stack_size")
         # Records of kinds this harness does not know are kept in the transcript only.
+
+    def _repeats(self, rec: Record) -> bool:
+        """Whether `rec` says again what an earlier record said (a firmware that loops or restarts)."""
+        if rec.kind in ("boot", "model", "done", "fault", "error"):
+            return any(line.startswith(f"@{rec.kind} ") for line in self.transcript[:-1])
+        if rec.kind == "layer":
+            key = (rec.int("sample"), rec.int("index"))
+            return any((r.sample, r.index) == key for r in self.layers)
+        if rec.kind == "logits":
+            return rec.int("sample") in self.logits
+        return False
 
 
 #: Kernel status codes of firmware/kernels/include/hk_nn_types.h, for error messages.

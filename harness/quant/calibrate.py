@@ -23,6 +23,22 @@ def weights_per_channel(op: str, attrs: dict) -> bool:
     return bool(attrs.get("per_channel", op == "depthwise_conv2d"))
 
 
+def _check_samples(graph: Graph, samples: object) -> np.ndarray:
+    """Samples as an array of shape (batch, *input_shape), batch >= 1: an empty batch has no range to
+    observe, and a wrong shape would broadcast silently or fail inside numpy."""
+    expected = "(batch, " + ", ".join(str(d) for d in graph.tensors[graph.input].shape) + ")"
+    where = f"model '{graph.name}': calibration samples"
+    try:
+        arr = np.asarray(samples)
+    except ValueError:
+        raise ModelError(f"{where} must be an array of shape {expected}, got a ragged sequence") from None
+    if arr.dtype.kind not in "iuf":
+        raise ModelError(f"{where} must be numeric, got {arr.dtype}")
+    if arr.ndim < 1 or arr.shape[0] == 0 or arr.shape[1:] != tuple(graph.tensors[graph.input].shape):
+        raise ModelError(f"{where} must have shape {expected} with batch >= 1, got {arr.shape}")
+    return arr
+
+
 def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str]] = None) -> Graph:
     """A quantized copy of `graph`, its grids fitted to the float activations over `samples`.
 
@@ -30,6 +46,7 @@ def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str
     output is calibrated on the range seen after the ReLU that follows it).
     """
     observe = observe or {}
+    samples = _check_samples(graph, samples)
     g = copy.deepcopy(graph)
     for layer in g.layers:
         for what, arr in (("weights", layer.float_weights), ("bias", layer.float_bias)):

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from harness.build import Firmware
 from harness.build.floatscan import FloatScan
+from harness.errors import EXIT_FIRMWARE, PRECEDENCE, exit_code_of
 from harness.protocol import FirmwareRun
 from harness.targets import Target
 from harness.verify import Parity, Verdict
@@ -47,6 +48,14 @@ class RunReport:
     labels: Optional[list[int]] = None
     float_scan: Optional[FloatScan] = None
     parity: Optional[Parity] = None
+    evidence: Optional[Path] = None  # the run's folder: uart.log, the emulator's log, report.json
+
+    @property
+    def exit_code(self) -> int:
+        """0 verified; else the code of the most telling problem (harness.errors.KINDS)."""
+        if self.verdict.match:
+            return 0
+        return exit_code_of(self.verdict.problems) or EXIT_FIRMWARE
 
     @property
     def counter(self) -> str:
@@ -79,10 +88,14 @@ class RunReport:
             "counter": self.counter,
             "unit": self.unit,
             "match": v.match,
+            "exit_code": self.exit_code,
             "reference_match": v.reference_match,
             "golden_match": v.golden_match,
             "golden_file": str(self.golden_file),
-            "problems": list(v.problems),
+            "checks": [c.to_json() for c in v.checks],
+            "problems": [p.to_json() for p in v.problems],
+            "evidence": {"dir": str(self.evidence), "uart_log": str(self.evidence / "uart.log")}
+            if self.evidence else None,
             "mismatches": [m.__dict__ for m in v.mismatches],
             "first_divergence": v.divergence.__dict__ if v.divergence else None,
             "logits": [self.run.logits.get(s, []) for s in range(len(v.reference))],
@@ -189,8 +202,10 @@ def _render_lines(rep: RunReport) -> list[str]:
     elif rep.predictions is not None:
         out.append(f"predicted classes of the test samples: {rep.predictions}")
     out.append("")
+    out.append("checks: " + ", ".join(f"{c.name} {'ok' if c.ok else 'FAILED' if c.ok is False else 'not run'}"
+                                      for c in v.checks))
     for p in v.problems:
-        out.append(f"PROBLEM: {p}")
+        out.append(f"PROBLEM ({p.party}: {p.kind}): {p}")
     ref_bad = [m for m in v.mismatches if m.against == "reference"]
     gold_bad = [m for m in v.mismatches if m.against == "golden"]
     if v.divergence is not None:
@@ -201,13 +216,20 @@ def _render_lines(rep: RunReport) -> list[str]:
             out.append(f"MISMATCH vs {label}: {m}")
         if len(bad) > 20:
             out.append(f"... and {len(bad) - 20} more mismatches vs {label}")
-    if v.golden is None:
-        out.append(f"NO GOLDEN FILE: {golden} does not exist; create it with `harness golden {rep.model} --target {rep.target.name}`")
+    if rep.evidence is not None:
+        out.append(f"evidence: {shown(rep.evidence / 'uart.log')} (the UART transcript; the emulator's log and "
+                   "report.json beside it)")
     n = len(v.reference)
     if v.match:
-        out.append(f"VERIFIED: {n} samples bit-exact: firmware = Python reference = golden ({golden})")
+        out.append(f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = Python reference = "
+                   f"golden ({golden}); {len(v.checks)} checks passed")
     else:
-        ref = "matches" if v.reference_match else "DIFFERS from"
-        gold = {True: "matches", False: "DIFFERS from", None: "has no"}[v.golden_match]
-        out.append(f"FAILED: firmware {ref} the Python reference and {gold} golden file")
+        worst = min(v.problems, key=lambda p: PRECEDENCE.index(p.kind)) if v.problems else None
+        if worst is None or worst.party == "firmware":
+            out.append(f"FAILED: the firmware ({worst.kind if worst else 'unverified'}): "
+                       f"{worst.message if worst else 'not every check passed'}")
+        elif worst.party == "model":
+            out.append(f"FAILED: the model ({worst.kind}): {worst.message}")
+        else:
+            out.append(f"NOT JUDGED: {worst.party} problem ({worst.kind}): {worst.message}")
     return out

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import HarnessError
+from harness.errors import EnvironmentProblem
 from harness.verify.sqnr import LayerSqnr
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise HarnessError("plots need matplotlib: pip install matplotlib (or make bootstrap)") from None
+        raise EnvironmentProblem("plots need matplotlib", "pip install matplotlib (or make bootstrap)") from None
     return plt
 
 

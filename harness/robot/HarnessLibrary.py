@@ -1,17 +1,28 @@
 """Robot Framework keywords over the harness: build a model's firmware, run it on an emulator,
-read its UART records and verify them. The same keywords serve every emulator backend."""
+read its UART records and verify them. The same keywords serve every emulator backend.
+
+Every check is judged by harness.verify, as `harness run` judges; a failing keyword puts the run's
+UART transcript and its path in the Robot log."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+from robot.api import logger
 
 from harness.build import Firmware, build_firmware
+from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
+from harness.errors import Problem
 from harness.protocol import FirmwareRun
-from harness.session import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT, run_model
+from harness.session import Emulated, finish, judge, run_model
 from harness.targets import Target, get_target
-from harness.verify import reference_logits
-from harness.verify.golden import golden_path, read_golden
+from harness.verify import Verdict, compute_reference
+from harness.verify.golden import golden_path
 from harness.zoo import Model, load
+
+#: Transcript bytes put in the Robot log of a failing keyword.
+SHOWN_TRANSCRIPT_BYTES = 4000
 
 
 class HarnessLibrary:
@@ -25,6 +36,8 @@ class HarnessLibrary:
         self._firmware: Optional[Firmware] = None
         self._emulator: Optional[Emulator] = None
         self._run: Optional[FirmwareRun] = None
+        self._ended: Optional[Problem] = None
+        self._evidence: Optional[Path] = None
 
     # ------------------------------------------------------------------ build and run
     def build_firmware(self, model: str, target: str = DEFAULT_TARGET) -> str:
@@ -39,19 +52,28 @@ class HarnessLibrary:
         firmware, target = self._need_firmware()
         self.stop_emulator()
         self._run = None
+        self._ended = None
         self._emulator = make_emulator(emulator, firmware.elf, target, float(timeout))
+        self._evidence = self._emulator.run_dir
         self._emulator.start()
 
     def wait_for_record(self, kind: str, timeout: Optional[float] = None) -> dict[str, str]:
         """Read until a record of `kind` (boot, model, layer, logits, done) and return its fields.
         Fails at once if the firmware reports a fault."""
-        rec = self._need_emulator().expect(kind, None if timeout is None else float(timeout))
+        try:
+            rec = self._need_emulator().expect(kind, None if timeout is None else float(timeout))
+        except Exception as e:
+            self._fail(str(e))
         return dict(rec.fields)
 
-    def run_to_completion(self, timeout: Optional[float] = None) -> str:
-        """Collect every record up to @done; returns the final status (ok, error, fault)."""
-        self._run = self._need_emulator().run_to_completion(None if timeout is None else float(timeout))
-        return str(self._run.status)
+    def run_to_completion(self) -> str:
+        """Collect every record up to @done (those `Wait For Record` read included); returns the final
+        status (ok, error, fault), or the kind of what stopped the run early (hang, emulator,
+        protocol). The checks below judge it."""
+        emu = self._need_emulator()
+        self._ended = finish(emu)
+        self._run = emu.run
+        return str(self._run.status) if self._ended is None else self._ended.kind
 
     def stop_emulator(self) -> None:
         """Stop the emulator if one is running (safe to call at any time)."""
@@ -65,7 +87,8 @@ class HarnessLibrary:
         Returns the JSON report as a dictionary."""
         report = run_model(model, target, emulator)
         if not report.verdict.match:
-            raise AssertionError(report.render())
+            self._evidence = report.evidence
+            self._fail(report.render())
         return report.to_json()
 
     def cycles_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
@@ -84,28 +107,13 @@ class HarnessLibrary:
 
     # ------------------------------------------------------------------ checks
     def logits_should_match_reference(self) -> None:
-        """Every sample's logits equal the Python integer reference, byte for byte."""
-        run, model = self._need_run()
-        got = [run.logits.get(s) for s in range(len(model.test_inputs_q))]
-        want = reference_logits(model)
-        bad = [f"sample {s}: firmware {g} reference {w}" for s, (g, w) in enumerate(zip(got, want)) if g != w]
-        if bad:
-            raise AssertionError("logits differ from the Python reference: " + "; ".join(bad))
+        """Every sample's logits, and every layer's output, equal the Python integer reference, and
+        the run is whole (no extra or missing sample or value, no missing record)."""
+        self._require(self._verdict(golden=False), "logits = reference", "layer outputs = reference")
 
     def logits_should_match_golden(self) -> None:
-        """Every sample's logits equal the golden file of the model and target."""
-        run, model = self._need_run()
-        assert self._target is not None
-        path = golden_path(model.name, self._target.name)
-        golden = read_golden(path)
-        if golden is None:
-            raise AssertionError(f"no golden file at {path}; create it with `harness golden {model.name}`")
-        got = [run.logits.get(s) for s in range(len(golden))]
-        bad = [f"sample {s} position {p}: firmware {g[p] if g and p < len(g) else None} golden {v}"
-               for s, (g, row) in enumerate(zip(got, golden)) for p, v in enumerate(row)
-               if not g or p >= len(g) or g[p] != v]
-        if bad:
-            raise AssertionError(f"logits differ from {path}: " + "; ".join(bad[:10]))
+        """Every sample's logits equal the golden file of the model and target, value for value."""
+        self._require(self._verdict(golden=True), "logits = golden")
 
     def counter_should_be(self, expected: str) -> None:
         """The counter the firmware chose (dwt, icount, timer, none) is `expected`."""
@@ -130,6 +138,29 @@ class HarnessLibrary:
             raise AssertionError(f"firmware finished with status {run.status}, expected {expected}")
 
     # ------------------------------------------------------------------ internals
+    def _verdict(self, golden: bool) -> Verdict:
+        run, model = self._need_run()
+        firmware, target = self._need_firmware()
+        emulated = Emulated(run, "", self._ended, self._evidence or Path("."))
+        return judge(model, firmware, emulated, compute_reference(model),
+                     golden_path(model.name, target.name) if golden else None)
+
+    def _require(self, verdict: Verdict, *checks: str) -> None:
+        """Fail unless the named checks passed and the verdict found no problem of the run itself."""
+        wanted = [c for c in verdict.checks if c.name in checks]
+        problems = verdict.problems
+        if problems or len(wanted) != len(checks) or not all(c.ok for c in wanted):
+            self._fail("; ".join(str(p) for p in problems) or
+                       "; ".join(f"{c.name}: {c.detail}" for c in wanted) or "the run could not be judged")
+
+    def _fail(self, message: str) -> NoReturn:
+        """Fail the keyword with the run's UART transcript in the log: the evidence."""
+        if self._evidence is not None:
+            path = self._evidence / "uart.log"
+            text = path.read_bytes().decode("latin-1") if path.exists() else "(no transcript was written)"
+            logger.info(f"UART transcript {path}:\n{text[-SHOWN_TRANSCRIPT_BYTES:]}")
+        raise AssertionError(message)
+
     def _need_firmware(self) -> tuple[Firmware, Target]:
         if self._firmware is None or self._target is None:
             raise AssertionError("no firmware: use 'Build Firmware' first")

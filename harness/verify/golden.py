@@ -5,23 +5,17 @@ same directory, fsync, rename), so an interrupted write never leaves a torn file
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
-from harness.errors import HarnessError
-from harness.files import write_atomic
+from harness.errors import InputError
+from harness.files import golden_dir, write_atomic
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-class GoldenError(HarnessError):
-    """A golden file that cannot be read as one."""
+__all__ = ["GoldenError", "golden_dir", "golden_path", "format_golden", "read_golden", "write_golden"]
 
 
-def golden_dir() -> Path:
-    """$HARNESS_GOLDEN_DIR, else golden/ in the project."""
-    return Path(os.environ.get("HARNESS_GOLDEN_DIR", PROJECT_ROOT / "golden"))
+class GoldenError(InputError):
+    """A golden file that cannot be read as one; `harness golden` rewrites it."""
 
 
 def golden_path(model: str, target: str) -> Path:
@@ -44,8 +38,15 @@ def read_golden(path: Path) -> Optional[list[list[int]]]:
     """The logits per sample, or None when there is no golden file."""
     if not path.exists():
         return None
+    fix = "rewrite it with `harness golden MODEL`"
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError:
+        raise GoldenError(f"{path} is not a golden file: it is not ASCII text", fix) from None
+    except OSError as e:
+        raise GoldenError(f"cannot read {path}: {e.strerror or e}", fix) from None
     rows: dict[int, list[int]] = {}
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -56,14 +57,16 @@ def read_golden(path: Path) -> Optional[list[list[int]]]:
             sample = int(head)
             values = [int(v) for v in body.split()]
         except ValueError:
-            raise GoldenError(f"{path}:{number}: expected 'SAMPLE: v v v ...', got {raw!r}") from None
+            raise GoldenError(f"{path}:{number}: expected 'SAMPLE: v v v ...', got {raw[:80]!r}", fix) from None
         if any(not -128 <= v <= 127 for v in values):
-            raise GoldenError(f"{path}:{number}: a value is outside int8 [-128, 127]")
+            raise GoldenError(f"{path}:{number}: a value is outside int8 [-128, 127]", fix)
         if sample in rows:
-            raise GoldenError(f"{path}:{number}: sample {sample} appears twice")
+            raise GoldenError(f"{path}:{number}: sample {sample} appears twice", fix)
         rows[sample] = values
+    if not rows:
+        raise GoldenError(f"{path} holds no samples", fix)
     if sorted(rows) != list(range(len(rows))):
-        raise GoldenError(f"{path}: samples must be numbered 0..{len(rows) - 1}, found {sorted(rows)}")
+        raise GoldenError(f"{path}: samples must be numbered 0..{len(rows) - 1}, found {sorted(rows)[:10]}", fix)
     return [rows[s] for s in range(len(rows))]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from harness.errors import HarnessError
+from harness.errors import InputError
 from harness.zoo import (
     ad_autoencoder,
     ic_resnet8,
@@ -18,7 +18,7 @@ from harness.zoo import (
 from harness.zoo.common import Model, ZooEntry
 
 
-class UnknownModel(HarnessError, KeyError):
+class UnknownModel(InputError, KeyError):
     def __str__(self) -> str:
         return f"unknown model '{self.args[0]}'; available: {', '.join(ZOO)}"
 

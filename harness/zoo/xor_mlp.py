@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import EnvironmentProblem
 from harness.model.graph import GraphBuilder
 from harness.quant import QuantParams, f32
 from harness.quant.calibrate import calibrate
@@ -45,12 +45,12 @@ def calibration_grid() -> np.ndarray:
 
 def train_with_pytorch(epochs: int = 4000) -> Model:
     """Retrain the 2-4-1 MLP as the seed does (BCE, SGD lr 0.1, seed 42), then calibrate and
-    quantize it with the harness. Raises HarnessError when torch is not installed."""
+    quantize it with the harness. Raises EnvironmentProblem when torch is not installed."""
     try:
         import torch
         from torch import nn
     except ImportError:
-        raise HarnessError(TORCH_HINT) from None
+        raise EnvironmentProblem(TORCH_HINT) from None
     torch.manual_seed(42)
     net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)

@@ -1,0 +1,9 @@
+"""The emulator backends by name: adding one is adding a row."""
+from __future__ import annotations
+
+from harness.emu import Emulator
+from harness.emu.qemu import QemuBackend
+
+BACKENDS: dict[str, type[Emulator]] = {
+    "qemu": QemuBackend,
+}
