@@ -143,6 +143,19 @@ hk_status hk_model_run_layer(uint32_t index)
     assert "conv1" in verdict.problems[0].message
 
 
+def test_an_emulator_killed_mid_run_is_the_emulators_failure_not_the_firmwares() -> None:
+    import os
+    import signal
+
+    elf = misbehaving_image("for (;;) { }")
+    with pytest.raises(EmulatorError, match=r"exited with status -9 before the firmware finished") as info:
+        with make_emulator("qemu", elf, TARGET, timeout=600) as emu:
+            emu.expect("model")
+            os.kill(emu._proc.pid, signal.SIGKILL)
+            emu.run_to_completion()
+    assert info.value.kind == "emulator" and info.value.exit_code == 4
+
+
 def test_garbage_on_the_uart_is_reported() -> None:
     elf = misbehaving_image("for (uint32_t i = 0; i < 20000u; i++) { hk_platform_putc((char)(i * 7u)); }")
     with pytest.raises(ProtocolError):
