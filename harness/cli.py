@@ -32,7 +32,7 @@ from harness.errors import (
     Interrupted,
     VerificationFailed,
 )
-from harness.files import check_writable, write_output
+from harness.files import check_plot_path, check_readable_text, check_replaceable, check_writable, write_output
 from harness.fuzz.cases import GENERATORS
 from harness.session import build, emulate, judge, run_model
 from harness.targets import TARGETS
@@ -58,11 +58,15 @@ def _write_json(path: str, data: object) -> None:
     _progress(f"wrote {path}")
 
 
-def _check_outputs(*paths: Optional[str]) -> None:
-    """Refuse an unusable output path before any work, so that it is never taken for a failure."""
+def _check_outputs(*paths: Optional[str], plots: tuple[Optional[str], ...] = ()) -> None:
+    """Refuse an unusable output path before any work, so that it is never taken for a failure.
+    An empty path (`--json=`) is refused too: it would otherwise be skipped without a word."""
     for path in paths:
-        if path:
-            check_writable(Path(path))
+        if path is not None:
+            check_writable(path)
+    for plot in plots:
+        if plot is not None:
+            check_plot_path(plot)
 
 
 # ------------------------------------------------------------------------------------ doctor
@@ -158,9 +162,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ golden
 
 
+def _changed_positions(old: list[list[int]], new: list[list[int]]) -> list[tuple[int, int]]:
+    """(sample, position) of each value that differs, over both shapes: a value that only one side
+    has (a golden file of the wrong width) is a change too."""
+    def at(rows: list[list[int]], s: int, p: int) -> Optional[int]:
+        return rows[s][p] if s < len(rows) and p < len(rows[s]) else None
+
+    return [(s, p) for s in range(max(len(old), len(new)))
+            for p in range(max(len(rows[s]) if s < len(rows) else 0 for rows in (old, new)))
+            if at(old, s, p) != at(new, s, p)]
+
+
 def cmd_golden(args: argparse.Namespace) -> int:
     """Write the golden file from the Python reference, after the firmware has matched it."""
     path = golden_path(args.model, args.target)
+    check_replaceable(path)  # a golden file that cannot be written is refused before the run, not after
     try:
         old = read_golden(path)
     except GoldenError as e:
@@ -182,8 +198,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     if old is None:
         print(f"{path}: written ({len(logits)} samples x {len(logits[0])} logits)")
     else:
-        changed = [(s, p) for s in range(len(logits)) for p in range(len(logits[s]))
-                   if s >= len(old) or p >= len(old[s]) or old[s][p] != logits[s][p]]
+        changed = _changed_positions(old, logits)
         shown = ", ".join(f"sample {s} position {p}" for s, p in changed[:10])
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
@@ -209,8 +224,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in ZOO]
     if unknown:
         raise InputError(f"unknown model(s) {', '.join(unknown)}", f"choose from: {', '.join(ZOO)}")
-    _check_outputs(args.csv, args.json, args.md, args.html, args.plot)
+    _check_outputs(args.csv, args.json, args.md, args.html, plots=(args.plot,))
     target = get_target(args.target)
+    for directory in (args.baseline, args.update_baseline):
+        if directory is not None:  # a baseline that cannot be read or replaced is refused before the bench
+            check_readable_text(baseline_path(Path(directory) if directory else None, target.name))
+    if args.update_baseline is not None:
+        check_replaceable(baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name))
     report = run_bench(names, target, args.emulator, args.timeout, log=_progress)
     print(render.render_text(report), end="")
     comparison = None
@@ -246,7 +266,7 @@ def cmd_sqnr(args: argparse.Namespace) -> int:
     from harness.verify.sqnr import layer_sqnr, lowest_sqnr
     from harness.zoo import load
 
-    _check_outputs(args.json, args.plot)
+    _check_outputs(args.json, plots=(args.plot,))
     model = load(args.model)
     rows = layer_sqnr(model)
     samples = len(model.reference_inputs)
@@ -491,9 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
 def describe(e: HarnessError) -> str:
     """One line: who failed, what, and the next step."""
     kind = KINDS[e.kind]
-    who = {"firmware": "FAILED, the firmware", "model": "FAILED, the model", "user": "stopped"}.get(
-        kind.party, f"{kind.party} error")
-    line = f"harness: {who} ({e.kind}): {e.message}"
+    who = {"firmware": "FAILED, the firmware", "model": "FAILED, the model"}.get(kind.party, f"{kind.party} error")
+    if kind.party == "user":
+        line = f"harness: {e.message}"  # stopped by a signal: nobody failed
+    else:
+        line = f"harness: {who}{f' ({e.kind})' if e.kind != kind.party else ''}: {e.message}"
     if e.next_step:
         line += f"; next: {e.next_step}"
     if e.evidence is not None:
@@ -509,16 +531,30 @@ def _terminate(signum: int, frame: Optional[FrameType]) -> None:
     raise Terminated()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+def _command(argv: Optional[list[str]]) -> int:
+    """Parse and run one command; a HarnessError or a signal becomes its one line and exit code."""
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
     except KeyboardInterrupt as stop:
         e: HarnessError = (Interrupted("SIGTERM", EXIT_TERMINATED) if isinstance(stop, Terminated)
                            else Interrupted("SIGINT", EXIT_INTERRUPTED))
     except HarnessError as err:
         e = err
+    print(describe(e), file=sys.stderr)
+    return e.exit_code
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        try:
+            return _command(argv)
+        finally:
+            # Buffered output is written here, inside the handler below, not at interpreter exit,
+            # where a closed pipe would be a stray "Exception ignored" and exit status 120. This
+            # covers --help too, which exits by SystemExit.
+            sys.stdout.flush()
     except BrokenPipeError:
         # whoever read our output (`| head`) has stopped: say so where it can still be seen
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -526,8 +562,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_BROKEN_PIPE
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(describe(e), file=sys.stderr)
-    return e.exit_code
 
 
 if __name__ == "__main__":

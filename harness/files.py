@@ -7,6 +7,7 @@ use from one that a killed run left behind, and removes the latter.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -46,7 +47,20 @@ def _directory_from_env(variable: str, default: Path, create: bool = True) -> Pa
     except OSError as e:
         raise EnvironmentProblem(f"cannot create {path} ({variable}): {e.strerror}",
                                  f"point {variable} at a writable directory") from None
+    try:
+        _probe(path)  # a folder that exists but takes no files (read-only, /proc) fails here, not mid-build
+    except OSError as e:
+        raise EnvironmentProblem(f"cannot write in {path} ({variable}): {e.strerror or e}",
+                                 f"point {variable} at a writable directory") from None
     return path
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove a file in `folder`: the only sure test that it can be written (permission
+    bits say nothing to root, nor about read-only mounts or /proc)."""
+    fd, name = tempfile.mkstemp(prefix=".probe-", dir=folder)
+    os.close(fd)
+    os.unlink(name)
 
 
 def build_root() -> Path:
@@ -137,8 +151,9 @@ def new_run_dir(label: str) -> OwnedDir:
     report), kept after the run; the newest KEEP_RUNS are kept."""
     root = build_root() / "runs"
     root.mkdir(parents=True, exist_ok=True)
-    sweep(root, keep=KEEP_RUNS)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    sweep(root, keep=KEEP_RUNS - 1)
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"  # names sort by age
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
     return _own(Path(tempfile.mkdtemp(prefix=f"{stamp}-{safe}-", dir=root)))
 
@@ -150,9 +165,12 @@ def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically: a temporary file in the same directory, fsync, rename.
     An interrupted write never leaves a torn file, and the temporary file of a killed writer is
     removed by the next write (the writer holds a lock on it while it lives)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_temp_files(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_temp_files(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}", "give a writable path") from None
     fcntl.flock(fd, fcntl.LOCK_EX)
     umask = os.umask(0)
     os.umask(umask)
@@ -163,9 +181,11 @@ def write_atomic(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, or `path` is a directory
+            raise InputError(f"cannot write {path}: {e.strerror or e}", "give a writable path") from None
         raise
 
 
@@ -186,8 +206,11 @@ def _sweep_temp_files(path: Path) -> None:
             os.close(fd)
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: str | Path) -> None:
     """Refuse, before any work is done, an output path that could not be written: try it."""
+    if not str(path).strip():  # `--json=`: Path("") would be "." and the output silently skipped
+        raise InputError("an output path is empty", "give a file path")
+    path = Path(path)
     if path.is_dir():
         raise InputError(f"cannot write {path}: it is a directory", "give a file path")
     try:
@@ -195,11 +218,61 @@ def check_writable(path: Path) -> None:
             with open(path, "ab"):
                 pass
         else:
+            _nearest_folder(path)  # mkdir on a path through a file would say "File exists"
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
             path.unlink()
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}", "give a writable file path") from None
+
+
+def _nearest_folder(path: Path) -> Path:
+    """The nearest existing folder above `path`, where its missing folders would be made;
+    NotADirectoryError when that is a file."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    return folder
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse, before any work, a file that `write_atomic` could not replace: a directory, or a
+    folder that takes no new file. Creates nothing (unlike `check_writable`), since the file
+    itself need not be writable: it is replaced by a rename."""
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a directory", "remove it or give a file path")
+    try:
+        _probe(_nearest_folder(path))
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}", "give a writable path") from None
+
+
+def check_readable_text(path: Path) -> None:
+    """Refuse, before any work, an input file that exists but cannot be read as UTF-8 text."""
+    if not path.exists():
+        return
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text file (it is not UTF-8)", "remove it or give another path") from None
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}", "give a readable file") from None
+
+
+#: File types a plot can be written as (matplotlib's formats, less the raw pixel dumps).
+PLOT_SUFFIXES = (".png", ".svg", ".svgz", ".pdf", ".eps", ".ps", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
+
+def check_plot_path(path: str | Path) -> None:
+    """Refuse, before any work, a plot path whose suffix names no image format (matplotlib would
+    raise only after everything else was done), then check it like any output path."""
+    suffix = Path(path).suffix.lower()
+    if suffix and suffix not in PLOT_SUFFIXES:
+        raise InputError(f"cannot write a plot as {path}: '{suffix}' is not an image format",
+                         f"use one of {', '.join(PLOT_SUFFIXES)}")
+    check_writable(path)
 
 
 def write_output(path: str | Path, text: str) -> Path:

@@ -19,7 +19,7 @@ from harness.protocol import FirmwareRun
 from harness.report import LayerRow, RunReport
 from harness.targets import Target, get_target
 from harness.verify import Reference, Verdict, classify, compute_reference, float_parity, verify_run
-from harness.verify.golden import golden_path, read_golden
+from harness.verify.golden import GoldenError, golden_path, read_golden
 from harness.zoo import Model, load
 
 Log = Callable[[str], None]
@@ -73,6 +73,15 @@ def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Optio
                       golden_file)
 
 
+def check_golden_fits(model: Model, path: Path) -> None:
+    """Refuse a golden file that is malformed or not shaped like the model's outputs."""
+    golden = read_golden(path)
+    samples, width = len(model.test_inputs_q), model.graph.tensors[model.graph.output].size
+    if golden is not None and (len(golden) != samples or any(len(row) != width for row in golden)):
+        raise GoldenError(f"{path} has {len(golden)} sample(s) of {sorted({len(r) for r in golden})} value(s); "
+                          f"the model has {samples} of {width}", f"rewrite it with `harness golden {model.name}`")
+
+
 def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
     graph = model.graph
     cycles = run.cycles_by_layer()
@@ -93,7 +102,7 @@ def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str 
     say = log or (lambda msg: None)
     gpath = golden_path(model_name, target_name)
     model, target, firmware = build(model_name, target_name, log)
-    read_golden(gpath)  # a malformed golden file is an input error before anything runs
+    check_golden_fits(model, gpath)  # a golden file that cannot be judged by is an input error before the run
     say(f"running {firmware.elf.name} of {model_name} on {emulator} ({target.qemu_machine})")
     emulated = emulate(firmware, target, emulator, timeout)
     verdict = judge(model, firmware, emulated, golden_file=gpath)

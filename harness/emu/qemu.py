@@ -31,6 +31,8 @@ from harness.targets import Target
 
 QEMU = "qemu-system-arm"
 INSTALL_HINT = "run `make bootstrap` (or: apt-get install qemu-system-arm)"
+#: The least time QEMU gets to start and connect its UART (more when the run's timeout is longer):
+#: on a machine under full load, starting takes seconds.
 CONNECT_SECONDS = 30.0
 #: After the UART closes, how long QEMU may take to exit before it is called stuck.
 EXIT_SECONDS = 5.0
@@ -132,14 +134,15 @@ class QemuBackend(Emulator):
                     command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )
-            deadline = time.monotonic() + CONNECT_SECONDS
+            connect_seconds = max(CONNECT_SECONDS, self.timeout)
+            deadline = time.monotonic() + connect_seconds
             while not select.select([listener], [], [], 0.05)[0]:
                 if self._proc.poll() is not None:
                     raise EmulatorError(
                         f"{QEMU} exited with status {self._proc.returncode} at start: {self._cause()}",
                         f"see {self.log_path}")
                 if time.monotonic() > deadline:
-                    raise EmulatorError(f"{QEMU} did not connect its UART within {CONNECT_SECONDS:g} s",
+                    raise EmulatorError(f"{QEMU} did not connect its UART within {connect_seconds:g} s",
                                         f"see {self.log_path}")
             connection, _ = listener.accept()
         self._port = AcceptedSocketPort(connection, f"socket://127.0.0.1:{port}")

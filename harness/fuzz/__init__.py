@@ -292,7 +292,9 @@ def replay(config_json: str, target: Target, emulator: str = DEFAULT_EMULATOR, t
 
     try:
         case = case_from_json(config_json)
-    except (ValueError, KeyError, TypeError, HarnessError) as e:
+    except KeyError as e:
+        raise InputError(f"not a fuzz configuration: the key {e} is missing", "pass the JSON a failure printed") from None
+    except (ValueError, TypeError, HarnessError) as e:
         raise InputError(f"not a fuzz configuration: {e}", "pass the JSON a failure printed") from None
     with ScratchBuilder(target, SUITE_FLAGS, firmware_dir) as builder:
         outcomes, run = EmulatorOracle(builder, emulator, timeout).run([case])
