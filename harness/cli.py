@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn, Optional
+from typing import Callable, NoReturn, Optional, TypeVar
 
 from harness import __version__
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
@@ -40,6 +40,7 @@ from harness.verify import compute_reference
 from harness.verify.golden import GoldenError, format_golden, golden_path, read_golden, write_golden
 from harness.zoo import ZOO
 
+T = TypeVar("T", int, float)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = EXIT_VERIFIED, EXIT_FIRMWARE, EXIT_INPUT
 EXIT_STATUS = (
     "exit status: 0 verified; 1 the firmware failed (differs, fault, kernel error, hang, stack, records, float, "
@@ -350,44 +351,26 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- main
 
 
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text}")
-    return value
+def _option_type(convert: Callable[[str], T], noun: str, accept: Callable[[T], bool], rule: str) -> Callable[[str], T]:
+    """An argparse type that converts, then refuses values outside the option's range."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def percent(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more percent, got {text}")
-    return value
+positive_seconds = _option_type(float, "a number of seconds", lambda v: 0 < v < float("inf"),
+                                "a positive, finite number of seconds")
+positive_int = _option_type(int, "a whole number", lambda v: v >= 1, "at least 1")
+non_negative_int = _option_type(int, "a whole number", lambda v: v >= 0, "0 or more")
+percent = _option_type(float, "a percentage", lambda v: 0 <= v < float("inf"), "0 or more percent")
 
 
 class Parser(argparse.ArgumentParser):
