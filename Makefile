@@ -4,7 +4,7 @@ VENV := .venv
 HARNESS := $(VENV)/bin/harness
 PYTHON := $(VENV)/bin/python
 
-.PHONY: all bootstrap demo test test-host clean
+.PHONY: all bootstrap demo test test-host stress clean
 
 all: demo
 
@@ -21,6 +21,11 @@ test: bootstrap
 # Host-only tests (no cross compiler or emulator needed).
 test-host: bootstrap
 	$(PYTHON) -m pytest -n auto -rs -m "not emulator"
+
+# Verdicts must not depend on machine load: concurrent `harness run` and pytest-xdist runs, every
+# failure by cause. Arguments: make stress STRESS_ARGS="-n 16 -r 5" (see scripts/stress --help).
+stress: bootstrap
+	scripts/stress $(STRESS_ARGS)
 
 clean:
 	rm -rf build

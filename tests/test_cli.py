@@ -99,3 +99,43 @@ def test_run_without_golden_file_fails_and_says_how_to_create_it(
     assert "harness golden xor_mlp" in capsys.readouterr().out
     assert main(["golden", "xor_mlp"]) == 0
     assert (tmp_path / "xor_mlp" / "stm32f405.txt").exists()
+
+
+@pytest.mark.emulator
+def test_golden_on_a_hanging_firmware_exits_1_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hang is the firmware's failure (1) for `golden` as for `run`, not a harness error (2)."""
+    from harness import cli
+    from harness.errors import Problem
+    from harness.session import Emulated, emulate
+
+    def hanging(*args: object, **kwargs: object) -> Emulated:
+        done = emulate(*args, **kwargs)  # type: ignore[arg-type]
+        return Emulated(done.run.__class__(), done.version, Problem("hang", "no @done record within 2 s"),
+                        done.evidence)
+
+    monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "emulate", hanging)
+    assert main(["golden", "xor_mlp"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED, the firmware (hang)" in err and "evidence:" in err and "Traceback" not in err
+    assert not (tmp_path / "xor_mlp" / "stm32f405.txt").exists()
+
+
+@pytest.mark.emulator
+def test_golden_refuses_a_firmware_that_differs_from_the_reference_with_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness import cli
+    from harness.verify import Reference, compute_reference
+
+    def shifted(model):  # type: ignore[no-untyped-def]
+        ref = compute_reference(model)
+        return Reference([[v + 1 for v in row] for row in ref.logits], ref.layer_crcs)
+
+    monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(tmp_path))
+    monkeypatch.setattr(cli, "compute_reference", shifted)
+    assert main(["golden", "xor_mlp"]) == 1
+    assert "FAILED, the firmware (differs)" in capsys.readouterr().err
+    assert not (tmp_path / "xor_mlp").exists()
