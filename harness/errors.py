@@ -84,12 +84,14 @@ class Problem:
         return {"kind": self.kind, "party": self.party, "message": self.message, "next_step": self.next_step}
 
 
+def most_telling(problems: list[Problem]) -> Problem:
+    """The problem that decides the outcome (see PRECEDENCE)."""
+    return min(problems, key=lambda p: PRECEDENCE.index(p.kind))
+
+
 def exit_code_of(problems: list[Problem]) -> int:
-    """0 when there is no problem, else the code of the most telling one (see PRECEDENCE)."""
-    if not problems:
-        return EXIT_VERIFIED
-    first = min(problems, key=lambda p: PRECEDENCE.index(p.kind))
-    return first.exit_code
+    """0 when there is no problem, else the code of the most telling one."""
+    return most_telling(problems).exit_code if problems else EXIT_VERIFIED
 
 
 class HarnessError(Exception):
@@ -191,7 +193,7 @@ class VerificationFailed(HarnessError):
     """A run ended with problems; carries them all and takes the kind of the most telling one."""
 
     def __init__(self, problems: list[Problem], evidence: Optional[Path] = None):
-        first = min(problems, key=lambda p: PRECEDENCE.index(p.kind))
+        first = most_telling(problems)
         super().__init__(first.message, first.next_step, evidence)
         self.problems = problems
         self.kind = first.kind

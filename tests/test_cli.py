@@ -139,3 +139,16 @@ def test_golden_refuses_a_firmware_that_differs_from_the_reference_with_exit_1(
     assert main(["golden", "xor_mlp"]) == 1
     assert "FAILED, the firmware (differs)" in capsys.readouterr().err
     assert not (tmp_path / "xor_mlp").exists()
+
+
+@pytest.mark.emulator
+def test_a_run_cut_short_by_its_timeout_is_a_hang_with_a_full_report(tmp_path: Path) -> None:
+    """ic_resnet8 needs about a second of emulation; 0.2 s stops it mid-sample. The report is still
+    written, with the outcome and the evidence, and only whole samples are totalled."""
+    out = tmp_path / "out.json"
+    assert main(["run", "ic_resnet8", "--timeout", "0.2", "--json", str(out)]) == 1
+    data = json.loads(out.read_text())
+    assert data["outcome"] == "hang" and data["exit_code"] == 1 and not data["match"]
+    assert [p["kind"] for p in data["problems"]] == ["hang"] and data["problems"][0]["party"] == "firmware"
+    assert Path(data["evidence"]["uart_log"]).is_file()  # what arrived, however little under load
+    assert len(data["total_cycles_per_sample"]) < 8

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from harness.build import Firmware
 from harness.build.floatscan import FloatScan
-from harness.errors import EXIT_FIRMWARE, PRECEDENCE, exit_code_of
+from harness.errors import EXIT_FIRMWARE, exit_code_of, most_telling
 from harness.protocol import FirmwareRun
 from harness.targets import Target
 from harness.verify import Parity, Verdict
@@ -74,7 +74,8 @@ class RunReport:
         return sum(row.macs for row in self.layers)
 
     def sample_totals(self) -> list[int]:
-        n = len(self.layers[0].cycles_per_sample) if self.layers else 0
+        """The count of each sample that every layer reported (a run cut short has fewer)."""
+        n = min((len(row.cycles_per_sample) for row in self.layers), default=0)
         return [sum(row.cycles_per_sample[s] for row in self.layers) for s in range(n)]
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +89,7 @@ class RunReport:
             "counter": self.counter,
             "unit": self.unit,
             "match": v.match,
+            "outcome": "verified" if v.match else most_telling(v.problems).kind if v.problems else "unverified",
             "exit_code": self.exit_code,
             "reference_match": v.reference_match,
             "golden_match": v.golden_match,
@@ -224,7 +226,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         out.append(f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = Python reference = "
                    f"golden ({golden}); {len(v.checks)} checks passed")
     else:
-        worst = min(v.problems, key=lambda p: PRECEDENCE.index(p.kind)) if v.problems else None
+        worst = most_telling(v.problems) if v.problems else None
         if worst is None or worst.party == "firmware":
             out.append(f"FAILED: the firmware ({worst.kind if worst else 'unverified'}): "
                        f"{worst.message if worst else 'not every check passed'}")
