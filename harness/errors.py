@@ -149,6 +149,10 @@ class ProtocolError(HarnessError):
 
     kind = "protocol"
 
+    def __init__(self, message: str, next_step: str = "read the run's UART transcript (uart.log) for what arrived",
+                 evidence: Optional[Path] = None):
+        super().__init__(message, next_step, evidence)
+
 
 class Interrupted(HarnessError):
     """SIGINT or SIGTERM: the run was stopped, nothing was judged."""

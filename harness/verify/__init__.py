@@ -22,6 +22,9 @@ from harness.quant import dequantize
 from harness.reference import run_float, run_int8
 from harness.zoo.common import Model
 
+#: What to do about a record that is missing, repeated or inconsistent.
+READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the firmware printed"
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -182,11 +185,12 @@ def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Optional[Pr
         v.check("finished", None if ended.party != "firmware" else False, ended.message, ended)
         return False
     if run.status is None:
-        v.check("finished", False, "no @done record", Problem("records", "the firmware did not finish (no @done record)"))
+        v.check("finished", False, "no @done record", Problem("records", "the firmware did not finish (no @done record)",
+                                                                  READ_TRANSCRIPT))
         return False
     if run.status != "ok":
         v.check("finished", False, f"status {run.status}",
-                Problem("records", f"the firmware finished with status '{run.status}'"))
+                Problem("records", f"the firmware finished with status '{run.status}'", READ_TRANSCRIPT))
         return False
     v.check("finished", True, "@done status=ok")
     return True
@@ -194,11 +198,13 @@ def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Optional[Pr
 
 def _check_header(v: Verdict, model: Model, run: FirmwareRun, build_id: str) -> None:
     if run.boot is None:
-        v.check("boot record", False, "missing", Problem("records", "no @boot record: the firmware's start is missing"))
+        v.check("boot record", False, "missing", Problem("records", "no @boot record: the firmware's start is missing",
+                                                                      READ_TRANSCRIPT))
     else:
         v.check("boot record", True, f"board {run.boot.board}, counter {run.boot.counter}")
     if run.model is None:
-        v.check("model record", False, "missing", Problem("records", "no @model record: cannot tell which image ran"))
+        v.check("model record", False, "missing", Problem("records", "no @model record: cannot tell which image ran",
+                                                                       READ_TRANSCRIPT))
         v.check("build id", None, "no @model record")
         return
     info, samples, layers = run.model, len(model.test_inputs_q), len(model.graph.layers)
@@ -206,7 +212,8 @@ def _check_header(v: Verdict, model: Model, run: FirmwareRun, build_id: str) -> 
         ("name", info.name, model.name), ("layers", info.layers, layers), ("samples", info.samples, samples))
         if got != want]
     v.check("model record", not wrong, "; ".join(wrong) or f"{info.name}, {info.layers} layers, {info.samples} samples",
-            Problem("records", f"the @model record disagrees with the model: {'; '.join(wrong)}") if wrong else None)
+            Problem("records", f"the @model record disagrees with the model: {'; '.join(wrong)}",
+                    "the generated model code does not describe this model: rebuild it") if wrong else None)
     same = info.build == build_id
     v.check("build id", same, info.build,
             None if same else Problem("environment", f"the emulator ran image {info.build}, not the one just built "
@@ -223,7 +230,8 @@ def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Referen
                 ([f"unexpected (sample, layer) {extra[:5]}"] if extra else []) + \
                 ([f"{len(run.repeated)} repeated record(s), first {run.repeated[0]!r}"] if run.repeated else [])
         v.check("layer records", False, "; ".join(parts),
-                Problem("records", "the firmware's @layer records are not one per layer and sample: " + "; ".join(parts)))
+                Problem("records", "the firmware's @layer records are not one per layer and sample: " + "; ".join(parts),
+                        READ_TRANSCRIPT))
     else:
         v.check("layer records", True, f"{len(expected)} (every layer of every sample, once)")
     v.divergence = first_divergence(model, run, reference)
@@ -255,7 +263,9 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Optio
     v.check("logits = reference", not ref_bad, f"{len(ref_bad)} value(s) differ{where}" if ref_bad else
             f"{len(reference)} samples x {len(reference[0]) if reference else 0} values",
             Problem("differs", f"the firmware's logits differ from the Python reference in {len(ref_bad)} "
-                               f"value(s), first {ref_bad[0]}{where}") if ref_bad else None)
+                               f"value(s), first {ref_bad[0]}{where}",
+                    f"run `harness fuzz --op {v.divergence.op}` to find the smallest failing case" if v.divergence
+                    else "compare the logits in the report with the reference") if ref_bad else None)
     if golden_file is None:
         pass  # the golden file is not part of this verdict
     elif golden is None:
