@@ -417,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="build, emulate and verify a model",
         description="Build MODEL for the target (cached by input hash), run it on the emulator, and "
                     "compare its int8 logits byte for byte with the Python integer reference and "
-                    "golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
+                    "harness/golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
     )
     _add_model_argument(p)
     _add_target_options(p)
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "golden", help="write or refresh a model's golden file",
         description="Run MODEL on the emulator and, if its logits equal the Python integer reference, "
-                    "write them to golden/MODEL/TARGET.txt atomically. The only way a golden file changes.",
+                    "write them to harness/golden/MODEL/TARGET.txt atomically. The only way a golden file changes.",
     )
     _add_model_argument(p)
     _add_target_options(p)
@@ -452,9 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", metavar="PATH", help="an HTML page")
     p.add_argument("--plot", metavar="PNG", help="per-layer counts and footprint (weights vs activations)")
     p.add_argument("--baseline", nargs="?", const="", metavar="DIR",
-                   help="compare with DIR/TARGET.json (default golden/cycles) and fail on a slower layer")
+                   help="compare with DIR/TARGET.json (default harness/golden/cycles) and fail on a slower layer")
     p.add_argument("--update-baseline", nargs="?", const="", metavar="DIR",
-                   help="record these counts in DIR/TARGET.json (default golden/cycles)")
+                   help="record these counts in DIR/TARGET.json (default harness/golden/cycles)")
     p.add_argument("--tolerance", type=percent, metavar="PCT",
                    help="allowed growth per layer in percent (default: 0 for icount, 5 for counters with granularity)")
     p.set_defaults(func=cmd_bench)

@@ -20,7 +20,9 @@ from typing import Iterator
 
 from harness.errors import EnvironmentProblem, InputError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout the package runs from, when it does (an installed wheel has none).
+PROJECT_ROOT = PACKAGE_DIR.parent
 #: Evidence folders kept under build/runs; older ones are removed as new runs start.
 KEEP_RUNS = 200
 #: A folder younger than this is never swept: its owner may not have locked it yet.
@@ -63,14 +65,24 @@ def _probe(folder: Path) -> None:
     os.unlink(name)
 
 
+def in_checkout() -> bool:
+    """Whether the package runs from its source tree (editable install) rather than a wheel."""
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "harness" / "__init__.py").is_file()
+
+
 def build_root() -> Path:
-    """Where images, run evidence and temporary folders go: $HARNESS_BUILD_DIR, else build/."""
-    return _directory_from_env("HARNESS_BUILD_DIR", PROJECT_ROOT / "build")
+    """Where images, run evidence and temporary folders go: $HARNESS_BUILD_DIR, else build/ in the
+    checkout, else (an installed wheel) the user's cache folder."""
+    if in_checkout():
+        default = PROJECT_ROOT / "build"
+    else:
+        default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cortexm-harness"
+    return _directory_from_env("HARNESS_BUILD_DIR", default)
 
 
 def golden_dir() -> Path:
-    """$HARNESS_GOLDEN_DIR, else golden/ in the project."""
-    return _directory_from_env("HARNESS_GOLDEN_DIR", PROJECT_ROOT / "golden", create=False)
+    """$HARNESS_GOLDEN_DIR, else the golden files that ship with the package (harness/golden)."""
+    return _directory_from_env("HARNESS_GOLDEN_DIR", PACKAGE_DIR / "golden", create=False)
 
 
 # ------------------------------------------------------------------------------ owned folders

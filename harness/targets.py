@@ -19,7 +19,7 @@ class Target:
     board: str
     core: str
     cpu_flags: tuple[str, ...]
-    platform: str  # firmware/platform/<platform>
+    platform: str  # harness/firmware/platform/<platform>
     flash: Region
     ram: Region
     ccm: Optional[Region]

@@ -25,9 +25,9 @@ from typing import Callable, Literal, Optional, Union
 
 import pytest
 
-from harness.files import PROJECT_ROOT
+from harness.files import PACKAGE_DIR
 
-GOLDEN_XOR = PROJECT_ROOT / "golden" / "xor_mlp" / "stm32f405.txt"
+GOLDEN_XOR = PACKAGE_DIR / "golden" / "xor_mlp" / "stm32f405.txt"
 #: The one line of a harness error (harness.cli.describe, Parser.error, the closed-pipe notice).
 ERROR_LINE = re.compile(r"^harness: (?:\w+ error\b|FAILED, |stopped\b)")
 #: Progress lines that mean the harness went on to build or emulate.

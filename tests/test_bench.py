@@ -20,7 +20,7 @@ TARGET = get_target("stm32f405")
 
 
 def test_no_layer_is_slower_than_its_baseline() -> None:
-    """The gate CI runs: every model against golden/cycles/stm32f405.json, exactly."""
+    """The gate CI runs: every model against harness/golden/cycles/stm32f405.json, exactly."""
     report = run_bench(list(ZOO), TARGET)
     assert all(m.repeatable for m in report.models)
     comparison = compare(report, baseline_path(None, TARGET.name))

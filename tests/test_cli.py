@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.files import PROJECT_ROOT
+from harness.files import PACKAGE_DIR
 from harness.verify.golden import read_golden
 
-GOLDEN = PROJECT_ROOT / "golden"
+GOLDEN = PACKAGE_DIR / "golden"
 
 
 def test_list_names_models_and_targets(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.files import PROJECT_ROOT
+from harness.files import PACKAGE_DIR, PROJECT_ROOT
 from harness.verify.golden import format_golden, read_golden
 
 pytest_plugins = ["pytester"]
@@ -64,7 +64,7 @@ def test_a_failing_test_carries_the_uart_transcript(pytester: pytest.Pytester) -
 def test_verify_fails_with_the_problem_kind_when_the_golden_file_differs(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     golden = tmp_path / "golden"
-    shutil.copytree(PROJECT_ROOT / "golden" / "xor_mlp", golden / "xor_mlp")
+    shutil.copytree(PACKAGE_DIR / "golden" / "xor_mlp", golden / "xor_mlp")
     path = golden / "xor_mlp" / "stm32f405.txt"
     rows = read_golden(path)
     assert rows is not None

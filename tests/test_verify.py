@@ -15,7 +15,7 @@ from harness.zoo import load
 MODEL = load("xor_mlp")
 REFERENCE = compute_reference(MODEL)
 BUILD = "0123456789abcdef"
-GOLDEN_FILE = Path("golden/xor_mlp/stm32f405.txt")
+GOLDEN_FILE = Path("harness/golden/xor_mlp/stm32f405.txt")
 SAMPLES = len(REFERENCE.logits)
 LAYERS = len(MODEL.graph.layers)
 

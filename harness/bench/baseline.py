@@ -1,4 +1,4 @@
-"""Cycle baselines: golden/cycles/<target>.json, and the gate that compares a benchmark with it.
+"""Cycle baselines: harness/golden/cycles/<target>.json, and the gate that compares a benchmark with it.
 
 A layer regresses when its count grows past the tolerance: exact (0%) by default for deterministic
 counters, where one extra instruction is a real change; a percentage for counters with granularity

@@ -16,13 +16,14 @@ from typing import Callable, Optional
 from harness.build.elfinfo import Footprint, footprint
 from harness.codegen import generate
 from harness.errors import BuildError, EnvironmentProblem, InputError
-from harness.files import PROJECT_ROOT, build_root, new_temp_dir, remove
+from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
 from harness.targets import Target
 from harness.zoo.common import Model
 
-FIRMWARE_DIR = PROJECT_ROOT / "firmware"
-CMAKE_DIR = PROJECT_ROOT / "cmake"
-TOOLCHAIN_FILE = CMAKE_DIR / "arm-none-eabi.cmake"
+#: The C sources, CMake files and linker scripts: package data, found through the package so that an
+#: installed wheel builds as a checkout does.
+FIRMWARE_DIR = PACKAGE_DIR / "firmware"
+TOOLCHAIN_FILE = FIRMWARE_DIR / "cmake" / "arm-none-eabi.cmake"
 OPT_FLAGS = ("-O2",)
 
 INSTALL_HINT = "run `make bootstrap` (or: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi cmake)"
@@ -69,11 +70,9 @@ def compiler_version() -> str:
 
 def _source_files(firmware_dir: Path) -> list[Path]:
     if not (firmware_dir / "CMakeLists.txt").exists():
-        raise EnvironmentProblem(
-            f"firmware sources not found at {firmware_dir}",
-            "run the harness from a checkout installed with `pip install -e .`",
-        )
-    files = [p for d in (firmware_dir, CMAKE_DIR) for p in d.rglob("*") if p.is_file()]
+        raise EnvironmentProblem(f"firmware sources not found at {firmware_dir}",
+                                 "reinstall the package: its firmware sources are missing")
+    files = [p for p in firmware_dir.rglob("*") if p.is_file()]
     return sorted(files)
 
 

@@ -96,7 +96,7 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
 
 @lru_cache(maxsize=None)
 def build_host_library(firmware_dir: Path = FIRMWARE_DIR) -> Path:
-    """libhk_kernels.so from firmware/kernels, cached by the hash of its sources and flags.
+    """libhk_kernels.so from harness/firmware/kernels, cached by the hash of its sources and flags.
     `firmware_dir` lets tests build a mutated copy of the kernels."""
     cc = require_tool("gcc")
     sources = sorted((firmware_dir / "kernels" / "src").glob("*.c"))

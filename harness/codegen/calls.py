@@ -1,7 +1,7 @@
 """How each op calls its C kernel, described once as data.
 
 A KernelCall names the kernel and lists its arguments: parameter structs (nested tuples in the C
-field order of firmware/kernels/include/hk_nn_types.h), constant arrays, activation buffers and
+field order of harness/firmware/kernels/include/hk_nn_types.h), constant arrays, activation buffers and
 plain integers. The firmware code generator renders it as C; the host binding (harness.build.host)
 turns the same description into ctypes objects, so the two can never call a kernel differently.
 """

@@ -204,7 +204,7 @@ class FirmwareRun:
         return False
 
 
-#: Kernel status codes of firmware/kernels/include/hk_nn_types.h, for error messages.
+#: Kernel status codes of harness/firmware/kernels/include/hk_nn_types.h, for error messages.
 KERNEL_STATUS = {
     1: "a required pointer is NULL",
     2: "a dimension is not positive or the shapes do not agree",

@@ -1,4 +1,4 @@
-"""The one int8 arithmetic of shared/INT8_SPEC.md, on the host.
+"""The one int8 arithmetic of docs/arithmetic.md, on the host.
 
 Everything integer here is exact: values are held in int64 numpy arrays (or Python ints) and every
 step is the integer operation the C kernels perform on int32, so the Python reference and the firmware
@@ -69,7 +69,7 @@ def dequantize(q: np.ndarray, qp: QuantParams) -> np.ndarray:
 
 
 def calibrate_asymmetric(fmin: float, fmax: float) -> QuantParams:
-    """Activation grid covering [fmin, fmax] widened to include 0 (INT8_SPEC: calibration)."""
+    """Activation grid covering [fmin, fmax] widened to include 0 (docs/arithmetic.md: calibration)."""
     fmin = min(float(np.float32(fmin)), 0.0)
     fmax = max(float(np.float32(fmax)), 0.0)
     if fmax == fmin:
@@ -173,7 +173,7 @@ def requantize(acc: IntLike, multiplier: IntLike, shift: IntLike) -> IntLike:
     """Scale an int32 accumulator by multiplier * 2^(shift-31).
 
     The left shift wraps modulo 2^32 as the int32 arithmetic of TFLite and CMSIS-NN does on the
-    target (INT8_SPEC pins this); the C kernels compute it with unsigned arithmetic to match.
+    target (docs/arithmetic.md pins this); the C kernels compute it with unsigned arithmetic to match.
     """
     acc64, m64, s64 = _as_i64(acc), _as_i64(multiplier), _as_i64(shift)
     left = np.maximum(s64, 0)

@@ -94,7 +94,7 @@ class HarnessLibrary:
     def cycles_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
                                   emulator: str = DEFAULT_EMULATOR) -> None:
         """Benchmark `models` (every model when none is given) and fail, naming each slower layer
-        with its old and new count, when one exceeds golden/cycles/TARGET.json (the same gate as
+        with its old and new count, when one exceeds harness/golden/cycles/TARGET.json (the same gate as
         `harness bench --baseline`)."""
         from harness.bench import run_bench
         from harness.bench.baseline import baseline_path, compare

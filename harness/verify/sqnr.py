@@ -2,7 +2,7 @@
 
 SQNR = 10 log10(sum f^2 / sum (f - q)^2) over a layer's output on the reference inputs, where f is
 the float reference and q the integer reference dequantized: the quantization loss accumulated up
-to that layer, as shared/seeds/004 measures it. Host only: no emulator is involved.
+to that layer, as the seed quantization study measures it. Host only: no emulator is involved.
 """
 from __future__ import annotations
 

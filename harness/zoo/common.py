@@ -1,4 +1,4 @@
-"""Deterministic generators of the seed pipelines (INT8_SPEC: the seed pipelines).
+"""Deterministic generators of the seed pipelines (docs/arithmetic.md, calibration).
 
 Sine and cosine are taken from libm in double on float32 arguments and rounded to float32, so the
 values are the same on every machine (numpy's float32 SIMD sin differs between CPU generations).
@@ -76,7 +76,7 @@ class Model:
     labels: Optional[list[int]] = None  # expected class per test sample, where the task has one
     calibration_inputs: Optional[np.ndarray] = None  # float32; the test inputs when absent
     parity_threshold: float = 0.5
-    parity_note: str = "the seed pipelines' convention (shared/seeds/000: within 50% of the range)"
+    parity_note: str = "the seed pipelines' convention: within 50% of the range"
     test_inputs_q: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:

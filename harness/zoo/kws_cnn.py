@@ -1,4 +1,4 @@
-"""kws_cnn: the seed's keyword-spotting CNN (shared/seeds/002) on a 20x20x1 input.
+"""kws_cnn: the seed's keyword-spotting CNN (from the seed documents) on a 20x20x1 input.
 
 Conv 3x3 (8) -> MaxPool 2x2 -> DW 3x3 (per-channel) -> PW 8->16 -> GlobalAvgPool -> Dense 16->10.
 The convolutions carry a fused ReLU (without one the network would be a single linear map). Weights

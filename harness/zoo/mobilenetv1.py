@@ -1,5 +1,5 @@
 """mobilenetv1_published and mobilenetv1_friendly: the two depthwise-separable networks of the
-quantization study in shared/seeds/004, small enough for the harness.
+quantization study of the seed documents, small enough for the harness.
 
 Both: Conv 3x3/2 (8) + BN -> two depthwise-separable blocks (DW 3x3, PW 1x1) -> GlobalAvgPool ->
 Dense 32->4, batch-norms folded into the weights (harness.zoo.builder). Stem channel 5 is dead (its

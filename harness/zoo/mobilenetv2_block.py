@@ -1,4 +1,4 @@
-"""mobilenetv2_block: the MobileNetV2-shaped pipeline of shared/seeds/000, as INT8_SPEC defines.
+"""mobilenetv2_block: the MobileNetV2-shaped pipeline of the seed documents (docs/arithmetic.md has the arithmetic).
 
 Input 16x16x4; Pad 1 -> Conv 3x3/2 (8, per-channel) -> ReLU; inverted residual 1 (PW 8->32, ReLU,
 Pad 1, DW 3x3/1, ReLU, PW 32->8 linear, Add with the stem); inverted residual 2 (PW 8->32, ReLU,
@@ -14,7 +14,7 @@ from harness.zoo.common import Model, sinus, wave_samples
 DESCRIPTION = "MobileNetV2 stem + two inverted-residual blocks (linear bottlenecks, a skip), 16x16x4 -> 4 (seed 000)"
 INPUT = (16, 16, 4)
 PARITY_THRESHOLD = 0.50
-PARITY_NOTE = "INT8_SPEC and shared/seeds/000: within 50% of the float logits' range"
+PARITY_NOTE = "the seed pipeline's bound: within 50% of the float logits' range"
 
 
 def build() -> Model:

@@ -1,4 +1,4 @@
-"""resnet18_block: the ResNet-18 stem and one basic block of shared/seeds/001, as INT8_SPEC defines.
+"""resnet18_block: the ResNet-18 stem and one basic block of the seed documents (docs/arithmetic.md has the arithmetic).
 
 Input 16x16x3; Pad 3 -> Conv 7x7/2 (8, per-channel) -> ReLU -> MaxPool 2x2/2 -> [Pad 1 -> Conv 3x3
 -> ReLU -> Pad 1 -> Conv 3x3] -> Add (skip from the pool) -> ReLU -> GlobalAvgPool -> Dense 8->4.
@@ -14,7 +14,7 @@ from harness.zoo.common import Model, sinus, wave_samples
 DESCRIPTION = "ResNet-18 stem + one basic block with a residual add, 16x16x3 -> 4 (seed 001)"
 INPUT = (16, 16, 3)
 PARITY_THRESHOLD = 0.40
-PARITY_NOTE = "INT8_SPEC and shared/seeds/001: within 40% of the float logits' range"
+PARITY_NOTE = "the seed pipeline's bound: within 40% of the float logits' range"
 
 
 def build() -> Model:

@@ -1,5 +1,5 @@
 """xor_mlp: Dense 2->4, ReLU, Dense 4->1, sigmoid LUT, with the hand-set constants of the seed
-(shared/seeds/003) that solve XOR exactly; and the seed's PyTorch retraining path, which needs torch.
+(from the seed documents) that solve XOR exactly; and the seed's PyTorch retraining path, which needs torch.
 """
 from __future__ import annotations
 

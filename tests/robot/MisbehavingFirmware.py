@@ -11,7 +11,7 @@ from harness.codegen import generate
 from harness.targets import get_target
 from harness.zoo import load
 
-#: The fields of the generated `hk_model` descriptor, in order (firmware/runtime/include/hk_model.h).
+#: The fields of the generated `hk_model` descriptor, in order (harness/firmware/runtime/include/hk_model.h).
 DESCRIPTOR_FIELDS = ("name", "build_id", "num_layers", "num_samples", "input_size", "output_size")
 
 

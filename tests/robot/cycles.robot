@@ -1,6 +1,6 @@
 *** Settings ***
 Documentation     The cycle baseline gate: no layer of any model may take more instructions than
-...               golden/cycles/stm32f405.json records (update it with `harness bench --all --update-baseline`).
+...               harness/golden/cycles/stm32f405.json records (update it with `harness bench --all --update-baseline`).
 Library           harness.robot.HarnessLibrary
 
 *** Test Cases ***

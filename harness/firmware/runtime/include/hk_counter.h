@@ -1,4 +1,4 @@
-/* The cycle counter, chosen at start-up by what actually advances (DESIGN: cycle counter). */
+/* The cycle counter, chosen at start-up by what actually advances (docs/protocol.md: counters). */
 #ifndef HK_COUNTER_H
 #define HK_COUNTER_H
 

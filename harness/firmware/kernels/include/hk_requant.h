@@ -1,4 +1,4 @@
-/* The int8 arithmetic of INT8_SPEC.md, shared by every kernel and variant. */
+/* The int8 arithmetic of docs/arithmetic.md, shared by every kernel and variant. */
 #ifndef HK_REQUANT_H
 #define HK_REQUANT_H
 
