@@ -81,19 +81,57 @@ def _tool_version(cmd: list[str]) -> Optional[str]:
     return text.splitlines()[0] if text else "found"
 
 
+APT = "apt-get install --no-install-recommends"
+PIP_TEST = "pip install -e '.[test]' (or make bootstrap)"
+
+#: Python packages: (module, package, what needs it, install line, required).
+PYTHON_PACKAGES = (
+    ("numpy", "numpy", "everything", "pip install numpy", True),
+    ("serial", "pyserial", "reading the UART", "pip install pyserial", True),
+    ("elftools", "pyelftools", "footprints, fault symbols, the no-float scan", "pip install pyelftools", True),
+    ("matplotlib", "matplotlib", "bench --plot and sqnr --plot", "pip install matplotlib", False),
+    ("pytest", "pytest", "make test", PIP_TEST, False),
+    ("xdist", "pytest-xdist", "make test (parallel)", PIP_TEST, False),
+    ("hypothesis", "hypothesis", "make test (host differential tests)", PIP_TEST, False),
+    ("robot", "robotframework", "make test (Robot suites)", PIP_TEST, False),
+    ("torch", "torch", "xor_mlp's retraining path only", "pip install torch", False),
+)
+#: Programs: (command, what needs it, Debian package, required).
+PROGRAMS = (
+    ("arm-none-eabi-gcc", "building firmware", "gcc-arm-none-eabi", True),
+    ("arm-none-eabi-objdump", "the no-float scan", "binutils-arm-none-eabi", True),
+    ("cmake", "building firmware", "cmake", True),
+    ("qemu-system-arm", "running firmware", "qemu-system-arm", True),
+    ("gcc", "host builds of the kernels (tests, fuzz shrinking)", "gcc", False),
+)
+
+
+def _newlib(target_flags: tuple[str, ...]) -> Optional[str]:
+    """newlib's C library for the target's multilib, as the cross compiler finds it."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        return None
+    out = subprocess.run(["arm-none-eabi-gcc", *target_flags, "-print-file-name=libc.a"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    return out if os.path.isabs(out) else None
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check every tool and package the harness needs; say what is missing and how to get it."""
+    """Check every tool and package the harness and its tests use; say what is missing and the line
+    that installs it."""
     rows: list[tuple[str, bool, str, bool]] = []  # (what, ok, detail, required)
-    apt = "apt-get install --no-install-recommends"
-    for module, package in (("numpy", "numpy"), ("serial", "pyserial"), ("elftools", "pyelftools")):
+    for module, package, needs, install, required in PYTHON_PACKAGES:
         try:
             mod = importlib.import_module(module)
-            rows.append((package, True, getattr(mod, "__version__", "installed"), True))
+            rows.append((package, True, str(getattr(mod, "__version__", "installed")), required))
         except ImportError:
-            rows.append((package, False, f"missing: pip install {package} (or make bootstrap)", True))
-    for cmd, pkg in (("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("cmake", "cmake"), ("qemu-system-arm", "qemu-system-arm")):
+            rows.append((package, False, f"missing (for {needs}): {install}", required))
+    for cmd, needs, package, required in PROGRAMS:
         version = _tool_version([cmd, "--version"])
-        rows.append((cmd, version is not None, version or f"missing: {apt} {pkg} (or make bootstrap)", True))
+        rows.append((cmd, version is not None, version or f"missing (for {needs}): {APT} {package}", required))
+    for target in TARGETS.values():
+        lib = _newlib(target.cpu_flags)
+        rows.append((f"newlib for {target.core} ({target.name})", lib is not None,
+                     lib or f"missing (for building firmware): {APT} libnewlib-arm-none-eabi", True))
     if shutil.which("qemu-system-arm"):
         machines = subprocess.run(["qemu-system-arm", "-M", "help"], capture_output=True, text=True).stdout
         for target in TARGETS.values():
@@ -101,12 +139,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 ok = re.search(rf"^{re.escape(target.qemu_machine)}\s", machines, re.M) is not None
                 rows.append((f"QEMU machine {target.qemu_machine} ({target.name})", ok,
                              "available" if ok else "this QEMU lacks it: install QEMU 7.2 or newer", True))
-    for module, package in (("pytest", "pytest"), ("robot", "robotframework"), ("hypothesis", "hypothesis")):
-        try:
-            mod = importlib.import_module(module)
-            rows.append((package, True, getattr(mod, "__version__", "installed"), False))
-        except ImportError:
-            rows.append((package, False, "missing (needed by make test): pip install -e '.[test]'", False))
     renode = _tool_version(["renode", "--version"])
     rows.append(("renode", renode is not None, renode or
                  "not installed (optional): get it from https://renode.io (it is not in Debian or PyPI)", False))

@@ -40,9 +40,13 @@ def test_missing_toolchain_is_explained(monkeypatch: pytest.MonkeyPatch, capsys:
 def test_doctor_reports_every_required_tool(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["doctor"])
     out = capsys.readouterr().out
-    for tool in ("arm-none-eabi-gcc", "cmake", "qemu-system-arm", "netduinoplus2", "renode"):
+    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-objdump", "cmake", "qemu-system-arm", "netduinoplus2",
+                 "newlib for cortex-m4", "matplotlib", "pytest-xdist", "robotframework", "renode"):
         assert tool in out
     assert code == (0 if "MISSING" not in out else 3)
+    for line in out.splitlines():
+        if line.startswith(("MISSING", "absent")):
+            assert "install" in line or "renode.io" in line, line  # every gap names its fix
 
 
 @pytest.mark.emulator
