@@ -242,7 +242,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Per-layer cycle counts with footprint and provenance; optional baseline gate."""
+    """Per-layer counts (in the counter's unit) with footprint and provenance; optional baseline gate."""
     from harness.bench import run_bench
     from harness.bench.baseline import baseline_path, compare, write_baseline
     from harness.report import bench as render
@@ -466,27 +466,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser(
-        "bench", help="per-layer cycle counts, footprint and baseline gate",
+        "bench", help="per-layer counts (instructions under QEMU), footprint and baseline gate",
         description="Build and run each model twice on the emulator and report per-layer counts (model, "
                     "layer, op, output shape, MACs, count, MACs per count, share of the model), totals, "
                     "weight/arena/flash/RAM bytes and the provenance of every figure (counter and unit, "
-                    "emulator and version, compiler and flags, kernel variant). Deterministic counters must "
-                    "repeat exactly. With --baseline, fail when any layer is slower than the baseline.",
+                    "emulator and version, compiler and flags, kernel variant). A count is in the unit of "
+                    "the firmware's counter: instructions under QEMU (icount), cycles on silicon (dwt), "
+                    "timer ticks (timer). Deterministic counters must repeat exactly. With --baseline, fail "
+                    "when any layer's count grows past its baseline.",
         epilog="exit status: 0 ok, 1 a layer regressed (or the firmware misbehaved), 2 bad input",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help=f"models to benchmark: {', '.join(ZOO)}")
     p.add_argument("--all", action="store_true", help="every model of the zoo")
     _add_target_options(p)
     p.add_argument("--csv", metavar="PATH", help="one row per layer: model, layer_index, layer, op, output_shape, "
-                   "macs, cycles, macs_per_cycle, share, weight_bytes, activation_bytes, counter, unit")
-    p.add_argument("--json", metavar="PATH", help="everything, with provenance and the baseline comparison")
+                   "macs, count, unit, counter, macs_per_count, share, weight_bytes, activation_bytes")
+    p.add_argument("--json", metavar="PATH", help="everything, with provenance and the baseline comparison; each "
+                   "count also under its unit's key (instructions, cycles or timer_ticks)")
     p.add_argument("--md", metavar="PATH", help="Markdown tables")
     p.add_argument("--html", metavar="PATH", help="an HTML page")
-    p.add_argument("--plot", metavar="PNG", help="per-layer counts and footprint (weights vs activations)")
+    p.add_argument("--plot", metavar="PNG", help="per-layer counts, in the counter's unit, and footprint "
+                   "(weights vs activations)")
     p.add_argument("--baseline", nargs="?", const="", metavar="DIR",
-                   help="compare with DIR/TARGET.json (default harness/golden/cycles) and fail on a slower layer")
+                   help="compare with DIR/TARGET.json (default harness/golden/cycles) and fail when a layer's "
+                   "count grows")
     p.add_argument("--update-baseline", nargs="?", const="", metavar="DIR",
-                   help="record these counts in DIR/TARGET.json (default harness/golden/cycles)")
+                   help="record these counts, with their counter and unit, in DIR/TARGET.json (default "
+                   "harness/golden/cycles)")
     p.add_argument("--tolerance", type=percent, metavar="PCT",
                    help="allowed growth per layer in percent (default: 0 for icount, 5 for counters with granularity)")
     p.set_defaults(func=cmd_bench)

@@ -79,15 +79,16 @@ def check_golden_fits(model: Model, path: Path) -> None:
     samples, width = len(model.test_inputs_q), model.graph.tensors[model.graph.output].size
     if golden is not None and (len(golden) != samples or any(len(row) != width for row in golden)):
         raise GoldenError(f"{path} has {len(golden)} sample(s) of {sorted({len(r) for r in golden})} value(s); "
-                          f"the model has {samples} of {width}", f"rewrite it with `harness golden {model.name}`")
+                          f"the model has {samples} of {width}", f"rewrite it with `harness golden {model.name} --target {path.stem}`")
 
 
 def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
+    """Each layer's count (in the unit of the run's counter): the largest over the samples."""
     graph = model.graph
-    cycles = run.cycles_by_layer()
+    counts = run.cycles_by_layer()  # the UART record's field is named `cycles` whatever the counter
     rows = []
     for i, layer in enumerate(graph.layers):
-        per_sample = tuple(cycles[i]) if i < len(cycles) else ()
+        per_sample = tuple(counts[i]) if i < len(counts) else ()
         rows.append(LayerRow(
             i, layer.name, layer.op, graph.tensors[layer.output].shape, graph.macs(layer),
             max(per_sample, default=0), per_sample,

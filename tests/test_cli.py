@@ -57,15 +57,16 @@ def test_run_xor_mlp_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert data["match"] is True and data["counter"] == "icount" and data["unit"] == "instructions"
     assert data["logits"] == data["reference"] == data["golden"]
     assert data["accuracy"]["correct"] == 4 and data["accuracy"]["predictions"] == [0, 1, 1, 0]
-    assert all(layer["cycles"] > 0 for layer in data["layers"])
-    assert {"index", "name", "op", "cycles", "macs"} <= set(data["layers"][0])
-    assert data["total_cycles"] == sum(layer["cycles"] for layer in data["layers"])
+    assert all(layer["count"] > 0 and layer["instructions"] == layer["count"] for layer in data["layers"])
+    assert {"index", "name", "op", "count", "instructions", "counts_per_sample", "macs"} <= set(data["layers"][0])
+    assert data["total_count"] == data["total_instructions"] == sum(layer["count"] for layer in data["layers"])
+    assert not any("cycles" in key for key in data) and not any("cycles" in key for key in data["layers"][0])
     assert data["flash_bytes"] > 0 and data["ram_bytes"] > 0
     # a second run gives identical counts
     again = tmp_path / "again.json"
     assert main(["run", "xor_mlp", "--json", str(again)]) == 0
     second = json.loads(again.read_text())
-    assert [l["cycles_per_sample"] for l in second["layers"]] == [l["cycles_per_sample"] for l in data["layers"]]
+    assert [l["counts_per_sample"] for l in second["layers"]] == [l["counts_per_sample"] for l in data["layers"]]
     assert "VERIFIED" in capsys.readouterr().out
 
 
@@ -155,4 +156,4 @@ def test_a_run_cut_short_by_its_timeout_is_a_hang_with_a_full_report(tmp_path: P
     assert data["outcome"] == "hang" and data["exit_code"] == 1 and not data["match"]
     assert [p["kind"] for p in data["problems"]] == ["hang"] and data["problems"][0]["party"] == "firmware"
     assert Path(data["evidence"]["uart_log"]).is_file()  # what arrived, however little under load
-    assert len(data["total_cycles_per_sample"]) < 8
+    assert len(data["total_counts_per_sample"]) < 8

@@ -131,7 +131,7 @@ BAD_CALLS = [
     ("conv2d", "NULL input", lambda c: _replace_arg(c, 4, None), 1),
     ("conv2d", "kernel larger than the padded input",
      lambda c: _replace_field(_replace_field(c, "filter_dims", (0,), 99), "params", (4,), (0, 0, 0, 0)), 2),
-    ("depthwise_conv2d", "output channels not a multiple", lambda c: _replace_field(c, "filter_dims", (2,), 1000), 2),
+    ("depthwise_conv2d", "filter channels unlike the input's", lambda c: _replace_field(c, "filter_dims", (2,), 1000), 2),
     ("dense", "shift above 30", lambda c: _replace_field(c, "quant", (1,), dataclasses.replace(
         c.args[2].fields[1], values=np.full_like(c.args[2].fields[1].values, 31))), 3),
     ("dense", "negative multiplier", lambda c: _replace_field(c, "quant", (0,), dataclasses.replace(

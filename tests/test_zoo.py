@@ -114,7 +114,8 @@ def test_harness_run_verifies_every_model(name: str, tmp_path: Path) -> None:
     assert main(["run", name, "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["match"] and data["parity"]["ok"] and data["float_free"]
-    assert data["total_cycles"] > 0 and data["total_cycles"] == sum(l["cycles"] for l in data["layers"])
+    assert data["total_count"] > 0 and data["total_count"] == sum(l["count"] for l in data["layers"])
+    assert data["unit"] == "instructions" and data["total_instructions"] == data["total_count"] and "total_cycles" not in data
     assert 0 < data["flash_bytes"] <= TARGET.flash.size and 0 < data["ram_bytes"] <= TARGET.ram.size
     assert 0 < data["stack_used_bytes"] < data["stack_reserved_bytes"]
     assert data["weight_bytes"] > 0 and data["arena_bytes"] > 0

@@ -1,5 +1,6 @@
-"""Cycle benchmarks: per-layer counts of zoo models on a target, with footprint and provenance,
-and the baseline gate that fails when a layer gets slower.
+"""Benchmarks: per-layer counts of zoo models on a target, with footprint and provenance, and the
+baseline gate that fails when a layer's count grows. A count is in the unit of the firmware's counter:
+instructions under QEMU (icount), cycles on silicon (dwt), ticks of a board timer (timer).
 
 Each model runs twice. A deterministic counter (icount) must give the same count for every layer
 and sample both times, or the benchmark is an error; the report says which held. The logits are
@@ -18,7 +19,7 @@ from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
 from harness.quant.layer import layer_constants
-from harness.report import COUNTER_UNITS, LayerRow
+from harness.report import LayerRow, unit_of
 from harness.session import build, emulate, judge, layer_rows
 from harness.targets import Target
 from harness.verify import compute_reference
@@ -42,8 +43,8 @@ class BenchLayer(LayerRow):
     activation_bytes: int = 0  # its input and output tensors
 
     @property
-    def macs_per_cycle(self) -> Optional[float]:
-        return self.macs / self.cycles if self.macs and self.cycles else None
+    def macs_per_count(self) -> Optional[float]:
+        return self.macs / self.count if self.macs and self.count else None
 
 
 @dataclass
@@ -57,8 +58,8 @@ class ModelBench:
     repeatable: bool
 
     @property
-    def total_cycles(self) -> int:
-        return sum(l.cycles for l in self.layers)
+    def total_count(self) -> int:
+        return sum(l.count for l in self.layers)
 
     @property
     def total_macs(self) -> int:
@@ -66,7 +67,7 @@ class ModelBench:
 
     @property
     def unit(self) -> str:
-        return COUNTER_UNITS.get(self.counter, "unknown")
+        return unit_of(self.counter)
 
 
 @dataclass
@@ -170,7 +171,7 @@ def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMUL
             report = BenchReport(Provenance(target.name, target.core, emulator, version, fw.compiler, fw.flags,
                                             "portable", __version__, _source_revision()))
         report.models.append(bench)
-        say(f"[{i}/{len(names)}] {name}: {bench.total_cycles:,} {bench.unit}"
+        say(f"[{i}/{len(names)}] {name}: {bench.total_count:,} {bench.unit}"
             f"{', repeated exactly' if bench.repeatable else ''}")
     if report is None:
         raise InputError("no models to benchmark")

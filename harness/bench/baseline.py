@@ -1,4 +1,8 @@
-"""Cycle baselines: harness/golden/cycles/<target>.json, and the gate that compares a benchmark with it.
+"""Count baselines: harness/golden/cycles/<target>.json, and the gate that compares a benchmark with it.
+
+A baseline records each layer's `count` with the `counter` and `unit` it was measured in (the folder
+keeps its old name; under QEMU the counts are instructions). Format 1 called every count `cycles`,
+instructions included; it is still read, and rewritten as format 2 by the next update.
 
 A layer regresses when its count grows past the tolerance: exact (0%) by default for deterministic
 counters, where one extra instruction is a real change; a percentage for counters with granularity
@@ -15,9 +19,12 @@ from typing import Optional
 from harness.bench import DETERMINISTIC, BenchReport
 from harness.errors import InputError
 from harness.files import write_atomic
+from harness.report import unit_of
 from harness.verify.golden import golden_dir
 
-FORMAT = 1
+FORMAT = 2
+#: The format that named the counts `cycles`; read and upgraded.
+FORMAT_CYCLES = 1
 #: Tolerance for counters that are not exact (percent).
 GRANULAR_TOLERANCE_PCT = 5.0
 
@@ -37,9 +44,18 @@ def read_baseline(path: Path) -> Optional[dict]:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise BaselineError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), dict):
-        raise BaselineError(f"{path}: not a cycle baseline of format {FORMAT}")
-    return data
+    if (not isinstance(data, dict) or data.get("format") not in (FORMAT, FORMAT_CYCLES)
+            or not isinstance(data.get("models"), dict)):
+        raise BaselineError(f"{path}: not a baseline of counts of format {FORMAT} (or {FORMAT_CYCLES})")
+    return upgraded(data) if data["format"] == FORMAT_CYCLES else data
+
+
+def upgraded(data: dict) -> dict:
+    """Format 1 as format 2: each layer's `cycles` becomes `count`, whatever the counter counted."""
+    models = {name: {**entry, "layers": [{("count" if k == "cycles" else k): v for k, v in layer.items()}
+                                         for layer in entry["layers"]]}
+              for name, entry in data["models"].items()}
+    return {**data, "format": FORMAT, "models": models}
 
 
 def write_baseline(report: BenchReport, path: Path) -> list[str]:
@@ -47,16 +63,15 @@ def write_baseline(report: BenchReport, path: Path) -> list[str]:
     if len(report.counters) != 1:
         raise BaselineError(f"the models used different counters ({', '.join(sorted(report.counters))})")
     counter = next(iter(report.counters))
-    data = read_baseline(path) or {"format": FORMAT, "target": report.provenance.target, "models": {}}
-    if data.get("counter", counter) != counter:
-        raise BaselineError(f"{path} holds {data['counter']} counts; these are {counter}: refusing to mix them")
-    data.update(counter=counter, unit=report.models[0].unit, provenance=asdict(report.provenance))
-    for m in report.models:
-        data["models"][m.model] = {
-            "total": m.total_cycles,
-            "layers": [{"index": l.index, "name": l.name, "op": l.op, "cycles": l.cycles} for l in m.layers],
-        }
-    data["models"] = dict(sorted(data["models"].items()))
+    old = read_baseline(path) or {"models": {}}
+    if old.get("counter", counter) != counter:
+        raise BaselineError(f"{path} holds {old['counter']} counts; these are {counter}: refusing to mix them")
+    models = {**old["models"], **{m.model: {
+        "total": m.total_count,
+        "layers": [{"index": l.index, "name": l.name, "op": l.op, "count": l.count} for l in m.layers],
+    } for m in report.models}}
+    data = {"format": FORMAT, "target": report.provenance.target, "counter": counter, "unit": report.models[0].unit,
+            "models": dict(sorted(models.items())), "provenance": asdict(report.provenance)}
     write_atomic(path, json.dumps(data, indent=1) + "\n")
     return [m.model for m in report.models]
 
@@ -101,24 +116,25 @@ class Comparison:
         out += [f"MISSING: {m}" for m in self.missing]
         out += [f"improved: {c.describe(self.unit)}" for c in self.improvements]
         if self.ok:
-            out.append(f"baseline gate passed: no layer slower than its baseline"
+            out.append(f"baseline gate passed: no layer takes more {self.unit} than its baseline allows"
                        f"{f' ({len(self.improvements)} improved)' if self.improvements else ''}")
         else:
-            out.append(f"baseline gate FAILED: {len(self.regressions)} layer(s) slower, {len(self.missing)} without a baseline")
+            out.append(f"baseline gate FAILED: {len(self.regressions)} layer(s) take more {self.unit}, "
+                       f"{len(self.missing)} without a baseline")
         return out
 
 
 def compare(report: BenchReport, path: Path, tolerance_pct: Optional[float] = None) -> Comparison:
     data = read_baseline(path)
     if data is None:
-        raise BaselineError(f"no cycle baseline at {path}: create it with `harness bench --all --update-baseline`")
+        raise BaselineError(f"no baseline of counts at {path}: create it with `harness bench --all --update-baseline`")
     counters = report.counters
     if counters != {data.get("counter")}:
         raise BaselineError(f"{path} holds {data.get('counter')} counts, this run measured "
                             f"{', '.join(sorted(counters))}: they cannot be compared")
     counter = data["counter"]
     tol = tolerance_pct if tolerance_pct is not None else (0.0 if counter in DETERMINISTIC else GRANULAR_TOLERANCE_PCT)
-    result = Comparison(path, tol, data.get("unit", counter))
+    result = Comparison(path, tol, data.get("unit", unit_of(counter)))
     recorded = data.get("provenance", {})
     for key in ("compiler", "emulator_version"):
         now = getattr(report.provenance, key)
@@ -129,15 +145,15 @@ def compare(report: BenchReport, path: Path, tolerance_pct: Optional[float] = No
         if base is None:
             result.missing.append(f"{m.model} has no baseline; record it with `harness bench {m.model} --update-baseline`")
             continue
-        old_layers = {(l["index"], l["name"]): l["cycles"] for l in base["layers"]}
+        old_layers = {(l["index"], l["name"]): l["count"] for l in base["layers"]}
         for l in m.layers:
             old = old_layers.get((l.index, l.name))
             if old is None:
                 result.missing.append(f"{m.model} layer {l.index} '{l.name}' is not in the baseline (the model changed)")
                 continue
-            change = Change(m.model, l.index, l.name, l.op, old, l.cycles)
-            if l.cycles > old * (1.0 + tol / 100.0):
+            change = Change(m.model, l.index, l.name, l.op, old, l.count)
+            if l.count > old * (1.0 + tol / 100.0):
                 result.regressions.append(change)
-            elif l.cycles < old:
+            elif l.count < old:
                 result.improvements.append(change)
     return result

@@ -105,11 +105,11 @@ def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ke
 
 
 def _depthwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    kh, kw, oc = layer.weights.shape
+    kh, kw, _ = layer.weights.shape
     w, b = _weights(layer)
     return KernelCall("hk_depthwise_conv2d_s8", (
         CONTEXT, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
-        _dims("filter_dims", (kh, kw, oc)), w, b, _dims("out_dims", out), OUTPUT,
+        _dims("filter_dims", (kh, kw, ins[0][-1])), w, b, _dims("out_dims", out), OUTPUT,
     ))
 
 

@@ -1,5 +1,5 @@
-"""Reports of a verified run: a table for people, JSON for machines. Every cycle figure carries the
-counter it came from and that counter's unit."""
+"""Reports of a verified run: a table for people, JSON for machines. Every count carries the counter
+it came from and that counter's unit: on QEMU the counter counts instructions, not cycles."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +20,27 @@ COUNTER_UNITS = {
     "timer": "timer ticks",
     "none": "nothing (no counter advanced)",
 }
+#: The JSON key that names each counter's unit, so a reader asking for `cycles` cannot get instructions.
+COUNT_KEYS = {"dwt": "cycles", "icount": "instructions", "timer": "timer_ticks"}
+#: Each unit in the singular, short enough for a column head such as `MACs/instr`.
+PER_UNIT = {"dwt": "cycle", "icount": "instr", "timer": "tick"}
+
+
+def unit_of(counter: str) -> str:
+    """What `counter` counts; a counter this harness does not know is not guessed at."""
+    return COUNTER_UNITS.get(counter, "unknown")
+
+
+def per_unit(counter: str) -> str:
+    """`MACs/instr`, `MACs/cycle`, `MACs/tick`: a ratio's head names the unit it divides by."""
+    return f"MACs/{PER_UNIT.get(counter, 'count')}"
+
+
+def unit_named(counter: str, value: int, prefix: str = "") -> dict[str, int]:
+    """`value` again under the key of its unit (`instructions`, `cycles`, `timer_ticks`, after
+    `prefix`); empty when the counter counted nothing, as there is then no unit to name."""
+    key = COUNT_KEYS.get(counter)
+    return {prefix + key: value} if key else {}
 
 
 @dataclass(frozen=True)
@@ -29,8 +50,8 @@ class LayerRow:
     op: str
     output_shape: tuple[int, ...]
     macs: int
-    cycles: int  # the largest over the test samples
-    cycles_per_sample: tuple[int, ...]
+    count: int  # the largest over the test samples, in the unit of the run's counter
+    counts_per_sample: tuple[int, ...]
 
 
 @dataclass
@@ -63,11 +84,11 @@ class RunReport:
 
     @property
     def unit(self) -> str:
-        return COUNTER_UNITS.get(self.counter, "unknown")
+        return unit_of(self.counter)
 
     @property
-    def total_cycles(self) -> int:
-        return sum(row.cycles for row in self.layers)
+    def total_count(self) -> int:
+        return sum(row.count for row in self.layers)
 
     @property
     def total_macs(self) -> int:
@@ -75,8 +96,8 @@ class RunReport:
 
     def sample_totals(self) -> list[int]:
         """The count of each sample that every layer reported (a run cut short has fewer)."""
-        n = min((len(row.cycles_per_sample) for row in self.layers), default=0)
-        return [sum(row.cycles_per_sample[s] for row in self.layers) for s in range(n)]
+        n = min((len(row.counts_per_sample) for row in self.layers), default=0)
+        return [sum(row.counts_per_sample[s] for row in self.layers) for s in range(n)]
 
     def to_json(self) -> dict[str, Any]:
         v = self.verdict
@@ -106,12 +127,14 @@ class RunReport:
             "layers": [
                 {
                     "index": r.index, "name": r.name, "op": r.op, "output_shape": list(r.output_shape),
-                    "macs": r.macs, "cycles": r.cycles, "cycles_per_sample": list(r.cycles_per_sample),
+                    "macs": r.macs, "count": r.count, **unit_named(self.counter, r.count),
+                    "counts_per_sample": list(r.counts_per_sample),
                 }
                 for r in self.layers
             ],
-            "total_cycles": self.total_cycles,
-            "total_cycles_per_sample": self.sample_totals(),
+            "total_count": self.total_count,
+            **unit_named(self.counter, self.total_count, "total_"),
+            "total_counts_per_sample": self.sample_totals(),
             "total_macs": self.total_macs,
             "flash_bytes": fp.flash_bytes,
             "ram_bytes": fp.ram_bytes,
@@ -174,19 +197,17 @@ def _render_lines(rep: RunReport) -> list[str]:
         f"counter: {rep.counter} ({rep.unit}; {counted}), per layer the largest of {len(v.reference)} samples",
         "",
     ]
-    unit = "instr" if rep.counter == "icount" else "cycles"
-    total = rep.total_cycles
+    total = rep.total_count
     rows = []
     for r in rep.layers:
         rows.append([
-            str(r.index), r.name, r.op, "x".join(map(str, r.output_shape)), f"{r.macs:,}", f"{r.cycles:,}",
-            f"{r.macs / r.cycles:.3f}" if r.macs and r.cycles else "-",
-            f"{100 * r.cycles / total:.1f}%" if total else "-",
+            str(r.index), r.name, r.op, "x".join(map(str, r.output_shape)), f"{r.macs:,}", f"{r.count:,}",
+            f"{r.macs / r.count:.3f}" if r.macs and r.count else "-",
+            f"{100 * r.count / total:.1f}%" if total else "-",
         ])
     rows.append(["", "total", "", "", f"{rep.total_macs:,}", f"{total:,}",
                  f"{rep.total_macs / total:.3f}" if total else "-", "100.0%" if total else "-"])
-    headers = ["#", "layer", "op", "output", "MACs", rep.unit if rep.counter != "icount" else "instructions",
-               f"MACs/{unit}", "share"]
+    headers = ["#", "layer", "op", "output", "MACs", rep.unit, per_unit(rep.counter), "share"]
     out += text_table(headers, rows, right={0, 4, 5, 6, 7})
     fp = rep.firmware.footprint
     stack = f"stack {rep.run.stack_used} B used of {fp.stack_bytes} B" if rep.run.stack_used is not None else ""

@@ -1,15 +1,35 @@
-"""PNG plots (matplotlib, imported only when a plot is asked for)."""
+"""PNG plots (matplotlib, imported only when a plot is asked for), made to be read at their saved
+size: fonts of 10 pt and up at 100 dpi, one horizontal bar per layer so that every layer name reads
+level, and a constrained layout so that titles, labels and legends neither overlap nor get cut off."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from harness.errors import EnvironmentProblem
+from harness.report.bench import measured
 from harness.verify.sqnr import LayerSqnr
 
 if TYPE_CHECKING:
-    from harness.bench import BenchReport
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from harness.bench import BenchReport, ModelBench
+
+DPI = 100
+#: Inches per layer bar, and per row of panels for its title, axis label and tick labels.
+BAR_INCHES = 0.26
+PANEL_INCHES = 1.3
+#: Inches above the panels for the figure's title and legend.
+HEADER_INCHES = 0.9
+STYLE = {
+    "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10,
+    "legend.fontsize": 10, "figure.titlesize": 14, "axes.spines.top": False, "axes.spines.right": False,
+    "figure.constrained_layout.w_pad": 0.12, "figure.constrained_layout.h_pad": 0.12,  # inches of margin
+}
+COUNT_COLOR, WEIGHT_COLOR, ACTIVATION_COLOR = "tab:green", "tab:blue", "tab:orange"
 
 
 def _pyplot() -> Any:
@@ -23,54 +43,119 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_sqnr(model: str, rows: list[LayerSqnr], path: Path, samples: int) -> None:
-    """One bar per layer; the lowest highlighted; exact layers drawn at the top of the scale."""
+@contextmanager
+def styled() -> Iterator[Any]:
+    """pyplot with the plots' font sizes; ticks are drawn lazily, so saving must happen inside."""
     plt = _pyplot()
+    with plt.rc_context(STYLE):
+        yield plt
+
+
+def _save(make: Callable[[Any], "Figure"], path: Path) -> None:
+    with styled() as plt:
+        fig = make(plt)
+        fig.savefig(path, dpi=DPI)
+        plt.close(fig)
+
+
+def compact(value: float) -> str:
+    """1.07M, 74k, 14: a count short enough for a tick or the end of a bar."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.0f}"
+
+
+def _compact_ticks(ax: "Axes") -> None:
+    """250k, 1M rather than an offset such as 1e6 that is easy to miss."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
+
+
+def _layer_axis(ax: "Axes", names: list[str]) -> None:
+    """Layers top to bottom in execution order, as in the tables."""
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+
+
+# ------------------------------------------------------------------------------------- sqnr
+
+
+def sqnr_figure(plt: Any, model: str, rows: list[LayerSqnr], samples: int) -> "Figure":
+    """One bar per layer, the lowest in red; exact layers reach past the largest finite value."""
     finite = [r.sqnr_db for r in rows if r.sqnr_db is not None and not math.isinf(r.sqnr_db)]
     top = max(finite, default=60.0) + 10.0
     values = [top if r.sqnr_db is not None and math.isinf(r.sqnr_db) else (r.sqnr_db or 0.0) for r in rows]
     lowest = min(finite) if finite else None
-    colors = ["tab:red" if v == lowest else "tab:blue" for v in values]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(rows) + 2), 4.2))
-    ax.bar(range(len(rows)), values, color=colors)
-    ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([f"{r.name}\n{r.op}" for r in rows], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("SQNR (dB), float vs int8")
+    fig, ax = plt.subplots(figsize=(9, len(rows) * BAR_INCHES + PANEL_INCHES + 0.4), layout="constrained")
+    bars = ax.barh(range(len(rows)), values, color=["tab:red" if v == lowest else "tab:blue" for v in values])
+    ax.bar_label(bars, [_sqnr_label(r) for r in rows], padding=3, fontsize=10)
+    _layer_axis(ax, [f"{r.name} ({r.op})" for r in rows])
+    ax.set_xlim(0, top * 1.15)
+    ax.set_xlabel("SQNR in dB, float vs int8 reference (higher is better)")
     title = f"{model}: per-layer SQNR over {samples} samples"
     if lowest is not None:
-        title += f" (lowest {lowest:.1f} dB, red)"
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        title += f"\nlowest {lowest:.1f} dB, in red"
+    ax.set_title(title, loc="left")
+    return fig
+
+
+def _sqnr_label(row: LayerSqnr) -> str:
+    if row.sqnr_db is None:
+        return "no signal"
+    return "exact" if math.isinf(row.sqnr_db) else f"{row.sqnr_db:.1f} dB"
+
+
+def plot_sqnr(model: str, rows: list[LayerSqnr], path: Path, samples: int) -> None:
+    _save(lambda plt: sqnr_figure(plt, model, rows, samples), path)
+
+
+# ------------------------------------------------------------------------------------ bench
+
+
+def bench_figure(plt: Any, report: "BenchReport") -> "Figure":
+    """Per model a row of two panels sharing the layer axis: each layer's count, in its counter's
+    unit, and each layer's footprint split into weight and activation bytes."""
+    sizes = [len(m.layers) for m in report.models]
+    height = sum(n * BAR_INCHES + PANEL_INCHES for n in sizes) + HEADER_INCHES
+    fig, axes = plt.subplots(len(sizes), 2, figsize=(13, height), layout="constrained", squeeze=False,
+                             sharey="row", gridspec_kw={"height_ratios": sizes, "width_ratios": (1, 1)})
+    for (left, right), m in zip(axes, report.models):
+        _count_panel(left, m)
+        _footprint_panel(right, m)
+    p = report.provenance
+    # the heading is the legend's title: a suptitle and an outside legend would be laid over each other
+    fig.legend(*axes[0][1].get_legend_handles_labels(), loc="outside upper center", ncols=2, frameon=False,
+               title=f"{measured(report)} and bytes per layer, on {p.target} under {p.emulator}",
+               title_fontproperties={"size": STYLE["figure.titlesize"]})
+    return fig
+
+
+def _count_panel(ax: "Axes", m: "ModelBench") -> None:
+    counts = [l.count for l in m.layers]
+    bars = ax.barh(range(len(counts)), counts, color=COUNT_COLOR)
+    ax.bar_label(bars, [compact(c) for c in counts], padding=3, fontsize=9)
+    _layer_axis(ax, [l.name for l in m.layers])
+    ax.set_xlim(0, max(counts, default=1) * 1.15 or 1)
+    _compact_ticks(ax)
+    ax.set_xlabel(f"{m.unit} per layer ({m.counter}, largest over the samples)")
+    ax.set_title(f"{m.model}: {m.total_count:,} {m.unit} per inference", loc="left")
+
+
+def _footprint_panel(ax: "Axes", m: "ModelBench") -> None:
+    y = range(len(m.layers))
+    weights = [l.weight_bytes for l in m.layers]
+    ax.barh(y, weights, color=WEIGHT_COLOR, label="weight bytes")
+    ax.barh(y, [l.activation_bytes for l in m.layers], left=weights, color=ACTIVATION_COLOR,
+            label="activation bytes (input + output)")
+    ax.tick_params(labelleft=False)
+    ax.grid(axis="x", alpha=0.3)
+    _compact_ticks(ax)
+    ax.set_xlabel("bytes per layer")
+    ax.set_title(f"footprint: weights {m.firmware.weight_bytes:,} B, arena {m.firmware.arena_bytes:,} B", loc="left")
 
 
 def plot_bench(report: "BenchReport", path: Path) -> None:
-    """Per model, two panels as in the seed KWS figure: each layer's count, and each layer's
-    footprint split into weight bytes and activation bytes."""
-    plt = _pyplot()
-    n = len(report.models)
-    fig, axes = plt.subplots(n, 2, figsize=(14, 3.4 * n), squeeze=False)
-    for row, m in enumerate(report.models):
-        names = [l.name for l in m.layers]
-        x = range(len(names))
-        left, right = axes[row]
-        left.bar(x, [l.cycles for l in m.layers], color="tab:green")
-        left.set_title(f"{m.model}: {m.total_cycles:,} {m.unit} per inference ({m.counter})", fontsize=9)
-        left.set_ylabel(m.unit)
-        weights = [l.weight_bytes for l in m.layers]
-        acts = [l.activation_bytes for l in m.layers]
-        right.bar(x, weights, color="tab:blue", label="weight bytes")
-        right.bar(x, acts, bottom=weights, color="tab:orange", label="activation bytes (in + out)")
-        right.set_title(f"{m.model}: per-layer footprint", fontsize=9)
-        right.set_ylabel("bytes")
-        right.legend(fontsize=7)
-        for ax in (left, right):
-            ax.set_xticks(list(x))
-            ax.set_xticklabels(names, rotation=60, ha="right", fontsize=6)
-            ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"cycle benchmark on {report.provenance.target} ({report.provenance.emulator})", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(lambda plt: bench_figure(plt, report), path)

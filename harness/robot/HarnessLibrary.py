@@ -91,11 +91,11 @@ class HarnessLibrary:
             self._fail(report.render())
         return report.to_json()
 
-    def cycles_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
+    def counts_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
                                   emulator: str = DEFAULT_EMULATOR) -> None:
-        """Benchmark `models` (every model when none is given) and fail, naming each slower layer
-        with its old and new count, when one exceeds harness/golden/cycles/TARGET.json (the same gate as
-        `harness bench --baseline`)."""
+        """Benchmark `models` (every model when none is given) and fail, naming each layer with its
+        old and new count and their unit, when one exceeds harness/golden/cycles/TARGET.json (the same
+        gate as `harness bench --baseline`)."""
         from harness.bench import run_bench
         from harness.bench.baseline import baseline_path, compare
         from harness.zoo import ZOO
@@ -122,10 +122,11 @@ class HarnessLibrary:
         if actual != expected:
             raise AssertionError(f"counter is {actual}, expected {expected}")
 
-    def every_layer_should_report_positive_cycles(self) -> list[list[int]]:
-        """Each layer has a positive count for every sample; returns counts[layer][sample]."""
+    def every_layer_should_report_a_positive_count(self) -> list[list[int]]:
+        """Each layer has a positive count, in the unit of the run's counter, for every sample;
+        returns counts[layer][sample]."""
         run, model = self._need_run()
-        table = run.cycles_by_layer()
+        table = run.cycles_by_layer()  # the UART record's field is named `cycles` whatever the counter
         samples = len(model.test_inputs_q)
         for i, per_sample in enumerate(table):
             if len(per_sample) != samples or min(per_sample, default=0) <= 0:

@@ -271,18 +271,18 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Optio
     elif golden is None:
         v.check("logits = golden", None, f"no golden file at {golden_file}",
                 Problem("input", f"no golden file at {golden_file}",
-                        f"create it with `harness golden {model.name}`"))
+                        f"create it with `harness golden {model.name} --target {golden_file.stem}`"))
     elif len(golden) != len(reference) or any(len(g) != len(r) for g, r in zip(golden, reference)):
         shape = f"{len(golden)} sample(s) of {sorted({len(g) for g in golden})} value(s)"
         v.check("logits = golden", None, f"the golden file does not fit the model ({shape})",
                 Problem("input", f"{golden_file} has {shape}; the model has {len(reference)} of "
                                  f"{len(reference[0]) if reference else 0}",
-                        f"rewrite it with `harness golden {model.name}`"))
+                        f"rewrite it with `harness golden {model.name} --target {golden_file.stem}`"))
     else:
         gold_bad = _diff(firmware, golden, "golden")
         v.mismatches += gold_bad
         hint = ("the firmware matches the reference: the model's outputs changed; if that is intended, "
-                f"`harness golden {model.name}`") if not ref_bad else ""
+                f"`harness golden {model.name} --target {golden_file.stem}`") if not ref_bad else ""
         v.check("logits = golden", not gold_bad, f"{len(gold_bad)} value(s) differ" if gold_bad else "equal",
                 Problem("differs", f"the firmware's logits differ from {golden_file} in {len(gold_bad)} value(s), "
                                    f"first {gold_bad[0]}", hint) if gold_bad else None)

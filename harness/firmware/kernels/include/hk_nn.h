@@ -13,7 +13,8 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
                        int8_t *output);
 int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims);
 
-/* filter_dims: (kh, kw, out_c); out_c = in_c * channel multiplier. */
+/* filter_dims: (kh, kw, in_c), as for conv2d; output_dims->c = in_c * channel multiplier, and the
+ * filter holds [kh][kw][out_c]. */
 hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *params,
                                  const hk_quant *quant, const hk_dims *input_dims,
                                  const int8_t *input, const hk_dims *filter_dims,

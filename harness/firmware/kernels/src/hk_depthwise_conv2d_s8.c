@@ -24,7 +24,7 @@ hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
     if (st != HK_OK) {
         return st;
     }
-    if (filter_dims->c != output_dims->c || output_dims->c % input_dims->c != 0) {
+    if (filter_dims->c != input_dims->c || output_dims->c % input_dims->c != 0) {
         return HK_ERR_DIMS;
     }
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
