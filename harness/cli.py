@@ -34,6 +34,7 @@ from harness.errors import (
 )
 from harness.files import check_plot_path, check_readable_text, check_replaceable, check_writable, write_output
 from harness.fuzz.cases import GENERATORS
+from harness.report import render_run
 from harness.session import build, emulate, judge, run_model
 from harness.targets import TARGETS
 from harness.verify import compute_reference
@@ -184,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Build, emulate and verify one model; exit 0 only when every logit matches."""
     _check_outputs(args.json)
     report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress)
-    print(report.render())
+    print(render_run(report))
     if args.json:
         _write_json(args.json, report.to_json())
     if not report.verdict.match:

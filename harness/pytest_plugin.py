@@ -28,7 +28,8 @@ from harness.session import Emulated, finish, judge
 from harness.targets import Target, get_target
 from harness.verify import Reference, Verdict, compute_reference
 from harness.verify.golden import golden_path
-from harness.zoo import Model, load
+from harness.model import Model
+from harness.zoo import load
 
 #: Transcript bytes shown in a failing test's report; the whole file is named beside them.
 SHOWN_TRANSCRIPT_BYTES = 4000

@@ -16,11 +16,12 @@ from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
 from harness.errors import EmulatorError, FirmwareFailure, Problem, ProtocolError
 from harness.protocol import FirmwareRun
-from harness.report import LayerRow, RunReport
+from harness.results import LayerRow, RunReport
 from harness.targets import Target, get_target
 from harness.verify import Reference, Verdict, classify, compute_reference, float_parity, verify_run
 from harness.verify.golden import GoldenError, golden_path, read_golden
-from harness.zoo import Model, load
+from harness.model import Model
+from harness.zoo import load
 
 Log = Callable[[str], None]
 

@@ -18,7 +18,7 @@ from harness.bench.baseline import BaselineError, baseline_path, compare, write_
 from harness.build import FIRMWARE_DIR, Firmware
 from harness.build.elfinfo import Footprint
 from harness.cli import main
-from harness.report import COUNT_KEYS
+from harness.protocol.counters import COUNT_KEYS
 from harness.report.bench import CSV_COLUMNS, render_markdown, render_text, to_csv, to_json
 from harness.targets import get_target
 from harness.verify.sqnr import LayerSqnr

@@ -72,7 +72,7 @@ def test_bias_shape_and_scale_count() -> None:
 
 
 def test_non_finite_float_weights_are_rejected_at_calibration() -> None:
-    from harness.quant.calibrate import calibrate
+    from harness.calibration import calibrate
 
     b = GraphBuilder("m", (2,))
     b.add("dense", "input", name="fc", float_weights=np.array([[np.nan, 1.0]]))

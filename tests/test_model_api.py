@@ -10,7 +10,7 @@ import pytest
 from harness.errors import InputError
 from harness.model import Graph, GraphBuilder, Layer, ModelError, Tensor
 from harness.quant import QuantParams
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.reference import run_int8
 
 Q = QuantParams(0.05, 0)

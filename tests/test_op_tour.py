@@ -9,11 +9,12 @@ from harness.build import build_firmware
 from harness.emu import make_emulator
 from harness.model import GraphBuilder
 from harness.model.ops import OPS
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.reference import run_int8
 from harness.targets import get_target
 from harness.verify import crc32_of, reference_logits
-from harness.zoo.common import Model, sinus, wave_samples
+from harness.model import Model
+from harness.zoo.common import sinus, wave_samples
 
 pytestmark = pytest.mark.emulator
 

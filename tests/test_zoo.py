@@ -12,12 +12,13 @@ import pytest
 from harness.build import ModelTooLarge, build_firmware
 from harness.cli import main
 from harness.model import GraphBuilder
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.targets import get_target
 from harness.verify import degenerate, float_parity, reference_logits
 from harness.verify.sqnr import layer_sqnr, lowest_sqnr
 from harness.zoo import ZOO, load
-from harness.zoo.common import Model, pattern_samples
+from harness.model import Model
+from harness.zoo.common import pattern_samples
 
 TARGET = get_target("stm32f405")
 

@@ -18,12 +18,13 @@ from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
-from harness.quant.layer import layer_constants
-from harness.report import LayerRow, unit_of
+from harness.model.constants import layer_constants
+from harness.protocol.counters import unit_of
+from harness.results import LayerRow
 from harness.session import build, emulate, judge, layer_rows
 from harness.targets import Target
 from harness.verify import compute_reference
-from harness.zoo import Model
+from harness.model import Model
 
 Log = Callable[[str], None]
 #: Counters whose counts are exact and repeat run after run.

@@ -19,7 +19,7 @@ from typing import Optional
 from harness.bench import DETERMINISTIC, BenchReport
 from harness.errors import InputError
 from harness.files import write_atomic
-from harness.report import unit_of
+from harness.protocol.counters import unit_of
 from harness.verify.golden import golden_dir
 
 FORMAT = 2

@@ -18,7 +18,7 @@ from harness.codegen import generate
 from harness.errors import BuildError, EnvironmentProblem, InputError
 from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
 from harness.targets import Target
-from harness.zoo.common import Model
+from harness.model import Model
 
 #: The C sources, CMake files and linker scripts: package data, found through the package so that an
 #: installed wheel builds as a checkout does.

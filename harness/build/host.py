@@ -28,7 +28,7 @@ from harness.codegen.calls import (
     kernel_call,
 )
 from harness.model.graph import Layer
-from harness.quant.layer import LayerConstants
+from harness.model.constants import LayerConstants
 
 HOST_CFLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-fwrapv", "-Wall", "-Wextra", "-Werror")
 GUARD_BYTES = 64

@@ -23,8 +23,8 @@ from harness.codegen.calls import (
     kernel_call,
 )
 from harness.model.graph import Graph, Layer
-from harness.quant.layer import LayerConstants, layer_constants
-from harness.zoo.common import Model
+from harness.model.constants import LayerConstants, layer_constants
+from harness.model import Model
 
 ALIGN = 4
 

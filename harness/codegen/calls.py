@@ -14,7 +14,7 @@ import numpy as np
 
 from harness.model.graph import Layer
 from harness.model.ops import resolve_padding
-from harness.quant.layer import ADD_LEFT_SHIFT, LayerConstants
+from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants
 
 Shape = tuple[int, ...]
 

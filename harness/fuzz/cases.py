@@ -26,7 +26,7 @@ from harness.quant import (
     f32,
     quantize_multiplier,
 )
-from harness.quant.layer import (
+from harness.model.constants import (
     LayerConstants,
     add_requantizers,
     lut_table,

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from harness.errors import InputError
+from harness.model.constants import layer_constants
 from harness.model.ops import (
     ACTIVATIONS,
     GRID_FIXED,
@@ -220,8 +221,6 @@ def validate_graph(graph: Graph) -> None:
 
 
 def _validate_int8(graph: Graph, layer: Layer) -> None:
-    from harness.quant.layer import layer_constants  # quant params are derived there
-
     spec = layer.spec
     out_q = graph.tensors[layer.output].quant
     in_q = graph.tensors[layer.inputs[0]].quant

@@ -15,7 +15,7 @@ import numpy as np
 from harness.model.graph import Graph, Layer
 from harness.model.ops import resolve_padding
 from harness.quant import INT8_MAX, INT8_MIN, div_round_half_away, requantize
-from harness.quant.layer import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
+from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
 from harness.reference.softmax import softmax_int8
 
 Array = np.ndarray

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 from harness.bench import BenchLayer, BenchReport, ModelBench
 from harness.bench.baseline import Comparison
-from harness.report import kib, per_unit, text_table, unit_named
+from harness.protocol.counters import per_unit, unit_named
+from harness.report import kib, text_table
 
 CSV_COLUMNS = ("model", "layer_index", "layer", "op", "output_shape", "macs", "count", "unit", "counter",
                "macs_per_count", "share", "weight_bytes", "activation_bytes")

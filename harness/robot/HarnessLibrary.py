@@ -15,11 +15,13 @@ from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
 from harness.errors import Problem
 from harness.protocol import FirmwareRun
+from harness.report import render_run
 from harness.session import Emulated, finish, judge, run_model
 from harness.targets import Target, get_target
 from harness.verify import Verdict, compute_reference
 from harness.verify.golden import golden_path
-from harness.zoo import Model, load
+from harness.model import Model
+from harness.zoo import load
 
 #: Transcript bytes put in the Robot log of a failing keyword.
 SHOWN_TRANSCRIPT_BYTES = 4000
@@ -88,7 +90,7 @@ class HarnessLibrary:
         report = run_model(model, target, emulator)
         if not report.verdict.match:
             self._evidence = report.evidence
-            self._fail(report.render())
+            self._fail(render_run(report))
         return report.to_json()
 
     def counts_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,

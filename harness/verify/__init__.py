@@ -20,7 +20,7 @@ from harness.errors import Problem
 from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
 from harness.quant import dequantize
 from harness.reference import run_float, run_int8
-from harness.zoo.common import Model
+from harness.model import Model
 
 #: What to do about a record that is missing, repeated or inconsistent.
 READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the firmware printed"

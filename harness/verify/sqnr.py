@@ -14,7 +14,7 @@ import numpy as np
 
 from harness.quant import dequantize, quantize
 from harness.reference import run_float, run_int8
-from harness.zoo.common import Model
+from harness.model import Model
 
 
 @dataclass(frozen=True)

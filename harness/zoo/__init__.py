@@ -15,7 +15,8 @@ from harness.zoo import (
     vww_mobilenetv1,
     xor_mlp,
 )
-from harness.zoo.common import Model, ZooEntry
+from harness.model import Model
+from harness.zoo.common import ZooEntry
 
 
 class UnknownModel(InputError, KeyError):

@@ -6,9 +6,10 @@ AvgPool 8x8 -> Flatten -> Dense 10 -> Softmax. Weights deterministic (He-uniform
 """
 from __future__ import annotations
 
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.zoo.builder import ZooBuilder, he_uniform
-from harness.zoo.common import Model, pattern_samples
+from harness.model import Model
+from harness.zoo.common import pattern_samples
 
 DESCRIPTION = "MLPerf Tiny IC ResNet-8: three residual stacks with projections, 32x32x3 -> 10 (untrained weights)"
 INPUT = (32, 32, 3)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.zoo.builder import ZooBuilder, he_uniform
-from harness.zoo.common import Model, pattern_samples, sinus
+from harness.model import Model
+from harness.zoo.common import pattern_samples, sinus
 
 INPUT = (16, 16, 3)
 DEAD_CHANNEL = 5

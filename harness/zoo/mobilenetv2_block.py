@@ -8,8 +8,9 @@ stem and the depthwise layers, per-tensor elsewhere. Calibrated on samples 0..31
 from __future__ import annotations
 
 from harness.model.graph import GraphBuilder
-from harness.quant.calibrate import calibrate
-from harness.zoo.common import Model, sinus, wave_samples
+from harness.calibration import calibrate
+from harness.model import Model
+from harness.zoo.common import sinus, wave_samples
 
 DESCRIPTION = "MobileNetV2 stem + two inverted-residual blocks (linear bottlenecks, a skip), 16x16x4 -> 4 (seed 000)"
 INPUT = (16, 16, 4)

@@ -8,8 +8,9 @@ follows it; pool and ReLU reuse their input's grid. Test set: samples 0..3.
 from __future__ import annotations
 
 from harness.model.graph import GraphBuilder
-from harness.quant.calibrate import calibrate
-from harness.zoo.common import Model, sinus, wave_samples
+from harness.calibration import calibrate
+from harness.model import Model
+from harness.zoo.common import sinus, wave_samples
 
 DESCRIPTION = "ResNet-18 stem + one basic block with a residual add, 16x16x3 -> 4 (seed 001)"
 INPUT = (16, 16, 3)

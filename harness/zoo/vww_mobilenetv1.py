@@ -6,9 +6,10 @@ with the MobileNetV1 channel and stride schedule at alpha 0.25 -> AvgPool 3x3 ->
 """
 from __future__ import annotations
 
-from harness.quant.calibrate import calibrate
+from harness.calibration import calibrate
 from harness.zoo.builder import ZooBuilder, he_uniform
-from harness.zoo.common import Model, pattern_samples
+from harness.model import Model
+from harness.zoo.common import pattern_samples
 
 DESCRIPTION = "MLPerf Tiny VWW MobileNetV1 alpha 0.25: 13 depthwise-separable blocks, 96x96x3 -> 2 (untrained weights)"
 INPUT = (96, 96, 3)

@@ -8,8 +8,8 @@ import numpy as np
 from harness.errors import EnvironmentProblem
 from harness.model.graph import GraphBuilder
 from harness.quant import QuantParams, f32
-from harness.quant.calibrate import calibrate
-from harness.zoo.common import Model
+from harness.calibration import calibrate
+from harness.model import Model
 
 DESCRIPTION = "2-4-1 MLP with a sigmoid LUT, hand-set int8 constants that solve XOR (seed 003)"
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

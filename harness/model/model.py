@@ -1,0 +1,41 @@
+"""The model type: an int8 graph with the samples it is tested and calibrated on, and how far its
+int8 outputs may stray from its float ones. Catalogues (the zoo, a user's own files) make Models;
+everything downstream takes one."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from harness.model.graph import Graph
+from harness.quant import quantize
+
+
+@dataclass
+class Model:
+    """A zoo model ready to compile: its int8 graph and the test samples the firmware will run.
+
+    parity_threshold bounds the worst |dequantized int8 output - float output| over the test samples
+    as a fraction of the float outputs' range over the calibration samples; parity_note says why.
+    """
+
+    graph: Graph
+    test_inputs: np.ndarray  # float32, (N, *input_shape)
+    labels: Optional[list[int]] = None  # expected class per test sample, where the task has one
+    calibration_inputs: Optional[np.ndarray] = None  # float32; the test inputs when absent
+    parity_threshold: float = 0.5
+    parity_note: str = "the seed pipelines' convention: within 50% of the range"
+    test_inputs_q: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.test_inputs_q = quantize(self.test_inputs, self.graph.tensors[self.graph.input].quant)
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def reference_inputs(self) -> np.ndarray:
+        """The float inputs statistics are taken over: calibration samples, else test samples."""
+        return self.calibration_inputs if self.calibration_inputs is not None else self.test_inputs

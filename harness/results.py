@@ -1,0 +1,136 @@
+"""What one verified run produced, for people (harness.report renders it) and machines (`to_json`):
+the verdict, the per-layer counts with their unit, the footprint, parity and the evidence folder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from harness.build import Firmware
+from harness.build.floatscan import FloatScan
+from harness.errors import EXIT_FIRMWARE, exit_code_of, most_telling
+from harness.protocol import FirmwareRun
+from harness.protocol.counters import unit_named, unit_of
+from harness.targets import Target
+from harness.verify import Parity, Verdict
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int
+    name: str
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    count: int  # the largest over the test samples, in the unit of the run's counter
+    counts_per_sample: tuple[int, ...]
+
+
+@dataclass
+class RunReport:
+    model: str
+    target: Target
+    emulator: str
+    emulator_version: str
+    firmware: Firmware
+    run: FirmwareRun
+    verdict: Verdict
+    layers: list[LayerRow]
+    golden_file: Path
+    predictions: Optional[list[int]] = None
+    labels: Optional[list[int]] = None
+    float_scan: Optional[FloatScan] = None
+    parity: Optional[Parity] = None
+    evidence: Optional[Path] = None  # the run's folder: uart.log, the emulator's log, report.json
+
+    @property
+    def exit_code(self) -> int:
+        """0 verified; else the code of the most telling problem (harness.errors.KINDS)."""
+        if self.verdict.match:
+            return 0
+        return exit_code_of(self.verdict.problems) or EXIT_FIRMWARE
+
+    @property
+    def counter(self) -> str:
+        return self.run.boot.counter if self.run.boot else "none"
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.counter)
+
+    @property
+    def total_count(self) -> int:
+        return sum(row.count for row in self.layers)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(row.macs for row in self.layers)
+
+    def sample_totals(self) -> list[int]:
+        """The count of each sample that every layer reported (a run cut short has fewer)."""
+        n = min((len(row.counts_per_sample) for row in self.layers), default=0)
+        return [sum(row.counts_per_sample[s] for row in self.layers) for s in range(n)]
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.verdict
+        fp = self.firmware.footprint
+        data: dict[str, Any] = {
+            "model": self.model,
+            "target": self.target.name,
+            "emulator": self.emulator,
+            "emulator_version": self.emulator_version,
+            "counter": self.counter,
+            "unit": self.unit,
+            "match": v.match,
+            "outcome": "verified" if v.match else most_telling(v.problems).kind if v.problems else "unverified",
+            "exit_code": self.exit_code,
+            "reference_match": v.reference_match,
+            "golden_match": v.golden_match,
+            "golden_file": str(self.golden_file),
+            "checks": [c.to_json() for c in v.checks],
+            "problems": [p.to_json() for p in v.problems],
+            "evidence": {"dir": str(self.evidence), "uart_log": str(self.evidence / "uart.log")}
+            if self.evidence else None,
+            "mismatches": [m.__dict__ for m in v.mismatches],
+            "first_divergence": v.divergence.__dict__ if v.divergence else None,
+            "logits": [self.run.logits.get(s, []) for s in range(len(v.reference))],
+            "reference": v.reference,
+            "golden": v.golden,
+            "layers": [
+                {
+                    "index": r.index, "name": r.name, "op": r.op, "output_shape": list(r.output_shape),
+                    "macs": r.macs, "count": r.count, **unit_named(self.counter, r.count),
+                    "counts_per_sample": list(r.counts_per_sample),
+                }
+                for r in self.layers
+            ],
+            "total_count": self.total_count,
+            **unit_named(self.counter, self.total_count, "total_"),
+            "total_counts_per_sample": self.sample_totals(),
+            "total_macs": self.total_macs,
+            "flash_bytes": fp.flash_bytes,
+            "ram_bytes": fp.ram_bytes,
+            "stack_reserved_bytes": fp.stack_bytes,
+            "stack_used_bytes": self.run.stack_used,
+            "weight_bytes": self.firmware.weight_bytes,
+            "parity": {"worst_abs": self.parity.worst_abs, "float_range": self.parity.float_range,
+                       "fraction": self.parity.fraction, "threshold": self.parity.threshold,
+                       "ok": self.parity.ok, "note": self.parity.note} if self.parity else None,
+            "float_free": self.float_scan.ok if self.float_scan else None,
+            "float_scan": self.float_scan.summary() if self.float_scan else None,
+            "arena_bytes": self.firmware.arena_bytes,
+            "build": {
+                "id": self.firmware.build_id,
+                "elf": str(self.firmware.elf),
+                "cached": self.firmware.cached,
+                "compiler": self.firmware.compiler,
+                "flags": list(self.firmware.flags),
+                "kernel_variant": "portable",
+            },
+        }
+        if self.labels is not None and self.predictions is not None:
+            correct = sum(int(p == l) for p, l in zip(self.predictions, self.labels))
+            data["accuracy"] = {"correct": correct, "total": len(self.labels), "predictions": self.predictions}
+        elif self.predictions is not None:
+            data["predictions"] = self.predictions
+        return data

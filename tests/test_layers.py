@@ -1,0 +1,22 @@
+"""The package's structure: every import points down the layers declared in pyproject.toml
+([tool.importlinter]), so there is no import circle and no reaching back up the data flow."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.files import PROJECT_ROOT
+
+
+def test_no_package_imports_one_above_it() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    if not lint.exists() and shutil.which("lint-imports") is None:
+        pytest.skip("import-linter is not installed: pip install -e '.[test]'")
+    done = subprocess.run([str(lint) if lint.exists() else "lint-imports", "--no-cache"], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 kept, 0 broken" in done.stdout
