@@ -136,7 +136,7 @@ def test_a_misplaced_or_missized_alias_view_fails_reshape_and_flatten(
         assert views == len(suite)
         return dataclasses.replace(gen, source=source)
 
-    monkeypatch.setattr("harness.fuzz.generate_suite", broken)
+    monkeypatch.setattr("harness.fuzz.runner.generate_suite", broken)
     report = run_fuzz(ops, 4, 5, TARGET)
     assert report.per_op == {op: [0, 4] for op in ops}
     assert {f.reason for f in report.failures} == {"output differs from the reference"}

@@ -20,3 +20,16 @@ def test_no_package_imports_one_above_it() -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 kept, 0 broken" in done.stdout
+
+
+def test_every_package_init_only_re_exports() -> None:
+    """Code lives in named modules; importing a package costs no more than what it re-exports."""
+    import ast
+
+    for init in sorted((PROJECT_ROOT / "harness").rglob("__init__.py")):
+        body = ast.parse(init.read_text()).body
+        for node in body:
+            docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            exports = isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["__all__"]
+            assert docstring or exports or isinstance(node, (ast.Import, ast.ImportFrom)), \
+                f"{init.relative_to(PROJECT_ROOT)}:{node.lineno} holds code; move it into a named module"

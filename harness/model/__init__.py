@@ -4,4 +4,7 @@ from harness.model.graph import Graph, GraphBuilder, Layer, ModelError, Tensor
 from harness.model.model import Model
 from harness.model.ops import OPS, OpSpec, resolve_padding
 
-__all__ = ["Graph", "GraphBuilder", "Layer", "Model", "ModelError", "Tensor", "OPS", "OpSpec", "resolve_padding"]
+__all__ = [
+    "Graph", "GraphBuilder", "Layer", "Model", "ModelError", "Tensor", "OPS", "OpSpec",
+    "resolve_padding",
+]
