@@ -297,34 +297,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_sqnr(args: argparse.Namespace) -> int:
     """Per-layer SQNR between the float and the int8 reference (host only)."""
     from harness.report.plots import plot_sqnr
-    from harness.verify.sqnr import layer_sqnr, lowest_sqnr
+    from harness.report.sqnr import render_sqnr, sqnr_json
+    from harness.verify.sqnr import layer_sqnr
     from harness.zoo import load
 
     _check_outputs(args.json, plots=(args.plot,))
     model = load(args.model)
     rows = layer_sqnr(model)
     samples = len(model.reference_inputs)
-    print(f"{args.model}: per-layer SQNR, float vs int8 reference, over {samples} samples")
-    width = max(len(r.name) for r in rows)
-    op_width = max(len(r.op) for r in rows)
-    print(f"{'#':>3}  {'layer'.ljust(width)}  {'op'.ljust(op_width)}  SQNR (dB)")
-    for r in rows:
-        print(f"{r.index:>3}  {r.name.ljust(width)}  {r.op.ljust(op_width)}  {r.display():>9}")
-    lowest = lowest_sqnr(rows)
-    worst = [r.name for r in rows if r.sqnr_db == lowest]
-    print(f"lowest: {lowest:.1f} dB at {', '.join(worst)}")
+    print(render_sqnr(model.name, rows, samples))
     if args.json:
-        def db(value: Optional[float]) -> Optional[float]:  # JSON has no infinity
-            return None if value is None or value == float("inf") else value
-
-        _write_json(args.json, {
-            "model": args.model, "samples": samples, "lowest_sqnr_db": db(lowest),
-            "layers": [{"name": r.name, "op": r.op, "sqnr_db": db(r.sqnr_db),
-                        **({"note": "exact" if r.sqnr_db is not None else "no signal"} if db(r.sqnr_db) is None else {})}
-                       for r in rows],
-        })
+        _write_json(args.json, sqnr_json(model.name, rows, samples))
     if args.plot:
-        plot_sqnr(args.model, rows, Path(args.plot), samples)
+        plot_sqnr(model.name, rows, Path(args.plot), samples)
         _progress(f"wrote {args.plot}")
     return EXIT_OK
 
@@ -335,49 +320,22 @@ def cmd_sqnr(args: argparse.Namespace) -> int:
 def cmd_fuzz(args: argparse.Namespace) -> int:
     """Random single-layer cases on the emulator against the integer reference."""
     from harness.fuzz import replay, run_fuzz
+    from harness.report.fuzz import fuzz_json, render_fuzz, render_replay
     from harness.targets import get_target
 
     target = get_target(args.target)
     _check_outputs(args.json)
     if args.replay:
         result = replay(args.replay, target, args.emulator, args.timeout)
-        case = result.case
-        print(f"{case.op}: {case.config_json()}")
-        print(f"output shape {case.out_shape}")
-        if result.problem:
-            print(f"FAILED: {result.problem}")
-            return EXIT_FAILED
-        if result.ok:
-            print(f"PASSED: all {result.expected.size} values equal the reference")
-            return EXIT_OK
-        got, want = result.output.ravel(), result.expected.ravel()
-        bad = [i for i in range(want.size) if got[i] != want[i]]
-        print(f"FAILED: {len(bad)} of {want.size} values differ from the reference")
-        for i in bad[:20]:
-            print(f"  position {i} (index {tuple(int(v) for v in __import__('numpy').unravel_index(i, case.out_shape))}): "
-                  f"firmware {got[i]}, reference {want[i]}")
-        return EXIT_FAILED
+        print(render_replay(result))
+        return EXIT_OK if result.ok else EXIT_FAILED
     ops = args.op or list(GENERATORS)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 100_000
     print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator})")
     report = run_fuzz(ops, args.cases, seed, target, args.emulator, args.timeout, log=_progress)
-    width = max(len(op) for op in ops)
-    print(f"{'op'.ljust(width)}  passed  failed")
-    for op, (ok, bad) in report.per_op.items():
-        print(f"{op.ljust(width)}  {ok:6d}  {bad:6d}")
-    for f in report.failures:
-        print(f"\nFAILED {f.original.op}: {f.reason}")
-        print(f"  smallest reproducing configuration (of {f.original.config_json()}):")
-        print(f"  {f.command()}")
-    print(f"\n{report.passed} passed, {report.failed} failed ({report.images} images, {report.seconds:.1f} s)")
+    print(render_fuzz(report))
     if args.json:
-        _write_json(args.json, {
-            "seed": seed, "target": target.name, "cases_per_op": args.cases, "passed": report.passed,
-            "failed": report.failed, "per_op": {op: {"passed": ok, "failed": bad} for op, (ok, bad) in report.per_op.items()},
-            "failures": [{"op": f.original.op, "reason": f.reason, "original": json.loads(f.original.config_json()),
-                          "minimal": json.loads(f.minimal.config_json()), "command": f.command()} for f in report.failures],
-            "images": report.images, "seconds": round(report.seconds, 1),
-        })
+        _write_json(args.json, fuzz_json(report, seed, target.name, args.cases))
     return EXIT_OK if report.failed == 0 else EXIT_FAILED
 
 
