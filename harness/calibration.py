@@ -80,7 +80,7 @@ def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str
             w = layer.float_weights
             scales = symmetric_weight_scales(w, weights_per_channel(layer.op, layer.attrs), axis)
             b = layer.float_bias if layer.float_bias is not None else np.zeros(out.shape[-1], np.float32)
-            in_scale = g.tensors[layer.inputs[0]].quant.scale
+            in_scale = g.tensors[layer.inputs[0]].grid.scale
             layer.weight_scales = scales
             layer.weights = quantize_weights(w, scales, axis)
             layer.bias = quantize_bias(b, in_scale, scales)

@@ -7,6 +7,7 @@ from typing import Optional
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from harness.targets import Region, Target
 
@@ -45,7 +46,7 @@ def function_at(elf: Path, address: int) -> Optional[str]:
     address &= ~1
     with open(elf, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
-        if symtab is None:
+        if not isinstance(symtab, SymbolTableSection):
             return None
         for sym in symtab.iter_symbols():
             if sym["st_info"]["type"] != "STT_FUNC":

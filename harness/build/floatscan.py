@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from harness.build import BuildError, require_tool
 
@@ -100,7 +101,7 @@ def _functions(elf: Path) -> dict[int, _Function]:
     found: dict[int, list[tuple[bool, str, int]]] = {}
     with open(elf, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
-        if symtab is None:
+        if not isinstance(symtab, SymbolTableSection):
             raise ValueError(f"{elf} has no symbol table (stripped?): cannot find its functions")
         for sym in symtab.iter_symbols():
             if sym["st_info"]["type"] == "STT_FUNC" and sym.name:

@@ -134,8 +134,9 @@ class HostKernels:
 
     def _struct(self, cls: type[ctypes.Structure], fields: tuple, keep: list[Any]) -> ctypes.Structure:
         """A ctypes struct from nested field tuples; arrays it points to are kept alive in `keep`."""
-        values = []
-        for (_, ftype), value in zip(cls._fields_, fields):
+        values: list[Any] = []
+        for field, value in zip(cls._fields_, fields):
+            ftype = field[1]
             if isinstance(value, CArray):
                 arr = np.ascontiguousarray(value.values, dtype=np.int32)
                 keep.append(arr)

@@ -77,10 +77,11 @@ def _act(k: LayerConstants) -> tuple[int, int]:
 
 
 def _quant(k: LayerConstants) -> CStruct:
+    multipliers, shifts = k.requantizers()
     return CStruct("quant", "hk_quant", (
-        CArray("mult", "int32_t", np.asarray(k.multipliers)),
-        CArray("shift", "int32_t", np.asarray(k.shifts)),
-        len(k.multipliers),
+        CArray("mult", "int32_t", np.asarray(multipliers)),
+        CArray("shift", "int32_t", np.asarray(shifts)),
+        len(multipliers),
     ))
 
 
@@ -92,11 +93,11 @@ def _conv_params(layer: Layer, k: LayerConstants, in_shape: Shape, kernel: tuple
 
 
 def _weights(layer: Layer) -> tuple[CArray, CArray]:
-    return CArray("weights", "int8_t", layer.weights), CArray("bias", "int32_t", layer.bias)
+    return CArray("weights", "int8_t", layer.int8_weights()), CArray("bias", "int32_t", layer.int32_bias())
 
 
 def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    _, kh, kw, ic = layer.weights.shape
+    _, kh, kw, ic = layer.int8_weights().shape
     w, b = _weights(layer)
     return KernelCall("hk_conv2d_s8", (
         CONTEXT, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
@@ -105,7 +106,7 @@ def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ke
 
 
 def _depthwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    kh, kw, _ = layer.weights.shape
+    kh, kw, _ = layer.int8_weights().shape
     w, b = _weights(layer)
     return KernelCall("hk_depthwise_conv2d_s8", (
         CONTEXT, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
@@ -122,7 +123,7 @@ def _pointwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) ->
 
 
 def _dense(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    out_n, in_n = layer.weights.shape
+    out_n, in_n = layer.int8_weights().shape
     w, b = _weights(layer)
     params = CStruct("params", "hk_fc_params", (-k.input_zp, k.output_zp, _act(k)))
     return KernelCall("hk_fully_connected_s8", (CONTEXT, params, _quant(k), in_n, Buffer(0), out_n, w, b, OUTPUT))
@@ -155,7 +156,8 @@ def _pad(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Kerne
 
 
 def _add(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    m, s = [int(v) for v in k.multipliers], [int(v) for v in k.shifts]
+    multipliers, shifts = k.requantizers()
+    m, s = [int(v) for v in multipliers], [int(v) for v in shifts]
     params = CStruct("params", "hk_add_params", (
         -k.input_zp, m[0], s[0], -k.input2_zp, m[1], s[1], k.output_zp, m[2], s[2], ADD_LEFT_SHIFT, _act(k),
     ))
@@ -163,11 +165,12 @@ def _add(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Kerne
 
 
 def _lut(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    return KernelCall("hk_lut_s8", (_size(out), Buffer(0), CArray("table", "int8_t", np.asarray(k.lut)), OUTPUT))
+    return KernelCall("hk_lut_s8", (_size(out), Buffer(0), CArray("table", "int8_t", np.asarray(k.table())), OUTPUT))
 
 
 def _softmax(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    params = CStruct("params", "hk_softmax_params", (int(k.multipliers[0]), int(k.shifts[0]), k.diff_min))
+    multipliers, shifts = k.requantizers()
+    params = CStruct("params", "hk_softmax_params", (int(multipliers[0]), int(shifts[0]), k.diff_min))
     depth = out[-1]
     return KernelCall("hk_softmax_s8", (params, _size(out) // depth, depth, Buffer(0), OUTPUT))
 

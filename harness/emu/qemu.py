@@ -80,7 +80,7 @@ class AcceptedSocketPort(SocketSerial):
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
-            self._socket = None
+            self._socket = None  # type: ignore[assignment]  # pyserial's own close does the same
         self.is_open = False
 
 

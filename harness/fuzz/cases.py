@@ -291,8 +291,9 @@ def _bounds(rng: np.random.Generator, mode: str, out_zp: int) -> tuple[int, int]
 def _graph(op: str, in_shapes: list[tuple[int, ...]], attrs: dict[str, Any], **params: Any) -> Graph:
     names = ["input"] + [f"input{i + 1}" for i in range(1, len(in_shapes))]
     layer = Layer("case", op, names, "case", attrs=attrs, **params)
-    if OPS[op].defaults is not None:
-        OPS[op].defaults(layer.attrs)
+    defaults = OPS[op].defaults
+    if defaults is not None:
+        defaults(layer.attrs)
     tensors = {n: Tensor(n, s) for n, s in zip(names, in_shapes)}
     out_shape = OPS[op].infer_shape(layer, list(in_shapes))
     tensors["case"] = Tensor("case", tuple(out_shape))
@@ -335,7 +336,7 @@ def build_case(op: str, config: Config) -> KernelCase:
     if op in ("conv2d", "depthwise_conv2d", "pointwise_conv2d", "dense"):
         graph, k, inputs = _build_weighted(op, c, rng)
         return KernelCase(op, config, graph, k, inputs)
-    image = (c["h"], c["w"], c["c"]) if "h" in c else None
+    image: tuple[int, ...] = (c["h"], c["w"], c["c"]) if "h" in c else (c["rows"], c["depth"])
     lo, hi = _bounds(rng, c["act"], c["out_zp"])
     zp = c["in_zp"]
     if op in ("relu", "relu6"):
@@ -366,11 +367,11 @@ def build_case(op: str, config: Config) -> KernelCase:
             table = rng.integers(-128, 128, size=256).astype(np.int8)
         else:
             fixed = OPS[op].fixed_grid
+            assert fixed is not None  # sigmoid and tanh have a fixed output grid
             table = lut_table(QuantParams(f32(2.0 ** c["in_scale_exp"]), zp), fixed,
                               sigmoid if op == "sigmoid" else math.tanh)
         graph, k = _graph(op, [image], {}), LayerConstants(zp, 0, lut=table)
     elif op == "softmax":
-        image = (c["rows"], c["depth"])
         m, s, diff_min = softmax_params(f32(2.0 ** c["in_scale_exp"]), c["beta"])
         graph = _graph(op, [image], {"beta": c["beta"]})
         k = LayerConstants(zp, -128, multipliers=np.array([m]), shifts=np.array([s]), diff_min=diff_min)

@@ -49,6 +49,18 @@ class LayerConstants:
     input2_zp: int = 0  # add
     diff_min: int = 0  # softmax: differences below this contribute nothing
 
+    def requantizers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(multipliers, shifts); only layers that rescale have them."""
+        if self.multipliers is None or self.shifts is None:
+            raise ValueError("this layer has no requantizers")
+        return self.multipliers, self.shifts
+
+    def table(self) -> np.ndarray:
+        """The 256-entry lookup table of sigmoid and tanh."""
+        if self.lut is None:
+            raise ValueError("this layer has no lookup table")
+        return self.lut
+
 
 def _requant_arrays(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pairs = [quantize_multiplier(float(m)) for m in real]

@@ -13,6 +13,7 @@ from harness.model.ops import (
     GRID_FIXED,
     GRID_INHERITED,
     OPS,
+    OpSpec,
     Shape,
     ShapeError,
     is_positive_shape,
@@ -60,6 +61,13 @@ class Tensor:
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
+    @property
+    def grid(self) -> QuantParams:
+        """The tensor's int8 grid; a graph that is not yet calibrated has none."""
+        if self.quant is None:
+            raise ModelError(f"tensor '{self.name}' has no int8 grid: calibrate the model first")
+        return self.quant
+
 
 @dataclass
 class Layer:
@@ -84,8 +92,19 @@ class Layer:
         self.attrs = {k: _plain(v) for k, v in self.attrs.items()}
 
     @property
-    def spec(self):
+    def spec(self) -> OpSpec:
         return OPS[self.op]
+
+    def int8_weights(self) -> np.ndarray:
+        """The int8 weights a quantized weighted layer runs with."""
+        if self.weights is None:
+            raise ModelError(f"layer '{self.name}' ({self.op}) has no int8 weights: quantize the model first")
+        return self.weights
+
+    def int32_bias(self) -> np.ndarray:
+        if self.bias is None:
+            raise ModelError(f"layer '{self.name}' ({self.op}) has no int32 bias: quantize the model first")
+        return self.bias
 
 
 @dataclass
@@ -160,7 +179,7 @@ def _as_param(layer: Layer, field: str, value: Any) -> np.ndarray:
         return arr.astype(dtype, copy=False)
     if not _is_integer_array(arr):
         raise _fail(layer, f"{field} must be an integer array, got {arr.dtype}")
-    info = np.iinfo(dtype)
+    info = np.iinfo(np.dtype(dtype))
     if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
         raise _fail(layer, f"{field} must lie in {info.dtype} [{info.min}, {info.max}], "
                            f"found min {int(arr.min())} and max {int(arr.max())}")

@@ -29,7 +29,7 @@ class Model:
     test_inputs_q: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.test_inputs_q = quantize(self.test_inputs, self.graph.tensors[self.graph.input].quant)
+        self.test_inputs_q = quantize(self.test_inputs, self.graph.tensors[self.graph.input].grid)
 
     @property
     def name(self) -> str:

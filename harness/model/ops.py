@@ -218,7 +218,7 @@ def _gap_shape(layer: "Layer", ins: list[Shape]) -> Shape:
 def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     h, w, c = _image(ins[0], "input")
     pads = layer.attrs.get("pads")
-    if not _is_padding(pads):
+    if pads is None or not _is_padding(pads):
         raise ShapeError(f"pads must be (top, bottom, left, right) >= 0, got {pads!r}")
     return (h + pads[0] + pads[1], w + pads[2] + pads[3], c)
 
@@ -243,7 +243,7 @@ def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
 
 def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     shape = layer.attrs.get("shape")
-    if not is_positive_shape(shape):
+    if shape is None or not is_positive_shape(shape):
         raise ShapeError(f"shape must be a non-empty tuple of positive ints, got {shape!r}")
     if _size(tuple(shape)) != _size(ins[0]):
         raise ShapeError(f"cannot reshape {ins[0]} ({_size(ins[0])} values) to {tuple(shape)}")

@@ -7,6 +7,7 @@ CRC is an error: the stream is corrupt.
 """
 from __future__ import annotations
 
+import builtins
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ class Record:
         except KeyError:
             raise ProtocolError(f"@{self.kind} record lacks '{key}': {self.line}") from None
 
-    def ints(self, key: str) -> list[int]:
+    def ints(self, key: builtins.str) -> list[builtins.int]:
         text = self.str(key)
         try:
             return [int(v) for v in text.split(",")] if text else []

@@ -198,5 +198,5 @@ def activation_bounds(act: str, out: QuantParams) -> tuple[int, int]:
     if act == "relu":
         return out.zero_point, INT8_MAX
     if act == "relu6":
-        return out.zero_point, min(INT8_MAX, out.zero_point + round_half_away(6.0 / out.scale))
+        return out.zero_point, min(INT8_MAX, out.zero_point + int(round_half_away(6.0 / out.scale)))
     raise QuantError(f"unknown activation {act!r} (expected none, relu or relu6)")

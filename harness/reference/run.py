@@ -79,11 +79,12 @@ IntOp = Callable[[Layer, LayerConstants, list[Array], tuple], Array]
 
 
 def _requant_out(acc: Array, k: LayerConstants) -> Array:
-    out = requantize(acc, k.multipliers, k.shifts) + k.output_zp
+    multipliers, shifts = k.requantizers()
+    out = requantize(acc, multipliers, shifts) + k.output_zp
     return np.clip(out, k.act_min, k.act_max).astype(np.int8)
 
 
-def _clamped(values: Array, k: LayerConstants) -> Array:
+def _clamped(values: Array | int, k: LayerConstants) -> Array:
     return np.clip(values, k.act_min, k.act_max).astype(np.int8)
 
 
@@ -98,7 +99,8 @@ def _weighted_acc(layer: Layer, x: Array, w: Array, b: Array, out_shape: tuple) 
 
 def _int_weighted(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
     x = ins[0].astype(np.int64) - k.input_zp
-    acc = _weighted_acc(layer, x, layer.weights.astype(np.int64), layer.bias.astype(np.int64), out_shape)
+    acc = _weighted_acc(layer, x, layer.int8_weights().astype(np.int64), layer.int32_bias().astype(np.int64),
+                        out_shape)
     return _requant_out(acc, k)
 
 
@@ -114,9 +116,9 @@ def _int_maxpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: t
 def _window_sum_and_count(x: Array, layer: Layer, out_shape: tuple) -> tuple[Array, Array]:
     """Sum of the in-bounds values of each pooling window, and how many there are."""
     pool = _pair(layer.attrs["pool"])
-    total = sum(v for _, _, v in _windows(x, layer, pool, out_shape[:2], 0))
+    total = np.sum([v for _, _, v in _windows(x, layer, pool, (out_shape[0], out_shape[1]), 0)], axis=0)
     ones = np.ones((1,) + x.shape[1:3] + (1,), dtype=np.int64)
-    count = sum(v for _, _, v in _windows(ones, layer, pool, out_shape[:2], 0))
+    count = np.sum([v for _, _, v in _windows(ones, layer, pool, (out_shape[0], out_shape[1]), 0)], axis=0)
     return total, count
 
 
@@ -137,18 +139,19 @@ def _int_pad(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple
 
 
 def _int_add(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
-    m, s = k.multipliers, k.shifts
+    m, s = k.requantizers()
     a = requantize((ins[0].astype(np.int64) - k.input_zp) << ADD_LEFT_SHIFT, m[0], s[0])
     b = requantize((ins[1].astype(np.int64) - k.input2_zp) << ADD_LEFT_SHIFT, m[1], s[1])
     return _clamped(requantize(np.asarray(a) + np.asarray(b), m[2], s[2]) + k.output_zp, k)
 
 
 def _int_lut(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
-    return k.lut[ins[0].astype(np.int64) + 128]
+    return k.table()[ins[0].astype(np.int64) + 128]
 
 
 def _int_softmax(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
-    return softmax_int8(ins[0], int(k.multipliers[0]), int(k.shifts[0]), k.diff_min)
+    multipliers, shifts = k.requantizers()
+    return softmax_int8(ins[0], int(multipliers[0]), int(shifts[0]), k.diff_min)
 
 
 def _int_alias(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
@@ -204,11 +207,12 @@ def float_params(graph: Graph, layer: Layer) -> tuple[Array, Array]:
         b = layer.float_bias if layer.float_bias is not None else np.zeros(graph.tensors[layer.output].shape[-1])
         return w, np.asarray(b, dtype=np.float32)
     scales = np.asarray(layer.weight_scales, dtype=np.float32)
-    shape = [1] * layer.weights.ndim
+    weights = layer.int8_weights()
+    shape = [1] * weights.ndim
     shape[layer.spec.channel_axis] = -1
-    w = (layer.weights.astype(np.float32) * scales.reshape(shape)).astype(np.float32)
-    in_scale = np.float32(graph.tensors[layer.inputs[0]].quant.scale)
-    b = (layer.bias.astype(np.float64) * np.float64(in_scale) * scales.astype(np.float64)).astype(np.float32)
+    w = (weights.astype(np.float32) * scales.reshape(shape)).astype(np.float32)
+    in_scale = np.float32(graph.tensors[layer.inputs[0]].grid.scale)
+    b = (layer.int32_bias().astype(np.float64) * np.float64(in_scale) * scales.astype(np.float64)).astype(np.float32)
     return w, b
 
 
@@ -239,7 +243,8 @@ def _float_clamp(act: str) -> Callable[[Graph, Layer, list[Array]], Array]:
 
 def _float_maxpool(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     out_shape = graph.tensors[layer.output].shape
-    views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), out_shape[:2], -np.inf)]
+    views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), (out_shape[0], out_shape[1]),
+                                       -np.inf)]
     return _fused(graph, layer, np.maximum.reduce(views))
 
 

@@ -314,7 +314,7 @@ def verify_run(model: Model, run: FirmwareRun, golden: Optional[list[list[int]]]
 
 def classify(model: Model, logits: list[list[int]]) -> list[int]:
     """Predicted class per sample: argmax, or for one output the side of 0.5 it falls on."""
-    out_q = model.graph.tensors[model.graph.output].quant
+    out_q = model.graph.tensors[model.graph.output].grid
     arr = np.asarray(logits)
     if arr.shape[1] == 1:
         return [int(out_q.scale * (v - out_q.zero_point) >= 0.5) for v in arr[:, 0]]
@@ -350,6 +350,6 @@ def float_parity(model: Model, logits: list[list[int]]) -> Parity:
     out = graph.tensors[graph.output]
     ref_all = run_float(graph, model.reference_inputs)[graph.output].reshape(len(model.reference_inputs), -1)
     test = run_float(graph, model.test_inputs)[graph.output].reshape(len(model.test_inputs), -1)
-    q = dequantize(np.asarray(logits), out.quant).astype(np.float64)
+    q = dequantize(np.asarray(logits), out.grid).astype(np.float64)
     return Parity(float(np.abs(q - test).max()), float(ref_all.max() - ref_all.min()), model.parity_threshold,
                   model.parity_note)

@@ -34,11 +34,11 @@ def layer_sqnr(model: Model) -> list[LayerSqnr]:
     graph = model.graph
     x = model.reference_inputs
     floats = run_float(graph, x)
-    ints = run_int8(graph, quantize(x, graph.tensors[graph.input].quant))
+    ints = run_int8(graph, quantize(x, graph.tensors[graph.input].grid))
     rows = []
     for i, layer in enumerate(graph.layers):
         f = floats[layer.output].astype(np.float64)
-        q = dequantize(ints[layer.output], graph.tensors[layer.output].quant).astype(np.float64)
+        q = dequantize(ints[layer.output], graph.tensors[layer.output].grid).astype(np.float64)
         signal, noise = float(np.sum(f * f)), float(np.sum((f - q) ** 2))
         if signal == 0.0:
             db = None

@@ -77,6 +77,7 @@ class ZooBuilder:
             factor = 1.0 / np.sqrt(var + BN_EPSILON)
             shift = np.full_like(mean, BN_BETA) if beta is None else np.asarray(beta, dtype=np.float64)
             axis = OPS[op].channel_axis
+            assert layer.float_weights is not None  # a batch-norm folds into a layer that has float weights
             shape = [1] * layer.float_weights.ndim
             shape[axis] = -1
             bias = layer.float_bias if layer.float_bias is not None else np.zeros_like(mean)
