@@ -25,7 +25,6 @@ class Target:
     ccm: Optional[Region]
     stack_bytes: int
     qemu_machine: Optional[str]
-    renode_platform: Optional[str]
     description: str
 
 
@@ -43,7 +42,6 @@ TARGETS: dict[str, Target] = {
             ccm=Region(0x10000000, 64 * 1024),
             stack_bytes=16 * 1024,
             qemu_machine="netduinoplus2",
-            renode_platform="stm32f4",
             description="STM32F405 (Cortex-M4F, 1 MiB flash, 128 KiB SRAM + 64 KiB CCM)",
         ),
     )

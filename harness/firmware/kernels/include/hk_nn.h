@@ -1,69 +1,418 @@
-/* Portable int8 kernels. Each validates its parameters and returns a status; none allocates,
- * none keeps state between calls. Layouts: activations NHWC, conv filters OHWI, depthwise
- * filters [kh][kw][c], fully connected weights [out][in]. */
+/**
+ * @file hk_nn.h
+ * @brief The kernel contract: every function of the hk_kernels library, its parameters, layouts,
+ *        checks and statuses.
+ *
+ * Conventions that hold for every kernel below unless its own block says otherwise:
+ *
+ * - **Values.** Activations, filters and weights are int8; biases and accumulators int32. The
+ *   arithmetic (requantize, rounding, clamping) is that of hk_requant.h and docs/arithmetic.md.
+ *   Accumulators wrap modulo 2^32 (the library is built with -fwrapv).
+ * - **Layouts.** Activations are NHWC with batch 1, so a tensor of hk_dims (h, w, c) is h * w * c
+ *   bytes, channel fastest: value (y, x, ch) is at index (y * w + x) * c + ch. Conv filters are
+ *   [C_OUT, KH, KW, C_IN] (OHWI); depthwise filters [KH, KW, C_OUT]; pointwise filters and dense
+ *   weights [OUT, IN], row-major.
+ * - **filter_dims.** Where a kernel takes filter_dims (conv2d, depthwise), it is (KH, KW, C_IN):
+ *   filter_dims->c is the *input* channel count for both, and the output channel count is always
+ *   output_dims->c.
+ * - **Zero points** travel as offsets: input_offset = -(input zero point), output_offset =
+ *   (output zero point). Checked ranges: input_offset in [-127, 128] (a zero point in
+ *   [-128, 127]); output_offset in [-128, 127].
+ * - **Activation** (hk_activation): the final clamp, in the output's int8 grid. Checked:
+ *   -128 <= min <= max <= 127.
+ * - **Requantizer** (hk_quant): count is 1 (one multiplier and shift for the whole tensor) or the
+ *   number of output channels (one per channel); any other count is refused. Every multiplier
+ *   must be >= 0 and every shift in [HK_SHIFT_MIN, HK_SHIFT_MAX] = [-31, 30]. The real scale is
+ *   multiplier * 2^(shift - 31).
+ * - **Bias** may be NULL, which means a zero bias. It is never checked otherwise.
+ * - **Sizes are not checked against buffers.** The kernel trusts that every pointer addresses as
+ *   many values as its dims say; it cannot know the buffers' real sizes.
+ * - **Validate, then write.** Every check runs before the first write, so a call that returns
+ *   anything other than HK_OK leaves the output untouched. The checks run in the order each
+ *   block lists them, and the first that fails decides the status.
+ * - **Statuses** (hk_status in hk_nn_types.h): HK_OK; HK_ERR_NULL for a required pointer that is
+ *   NULL; HK_ERR_DIMS for a non-positive size or shapes that disagree; HK_ERR_QUANT for a zero
+ *   point, multiplier, shift, activation bound or other quantization parameter (pad2d's fill,
+ *   add's left_shift, softmax's diff_min) out of range. HK_ERR_BUFFER is
+ *   reserved for kernels that need scratch memory: the portable kernels need none, ignore ctx
+ *   (which may be NULL) and never return it. HK_ERR_LAYER is the runtime's, never a kernel's.
+ * - **Aliasing.** Unless a block says the output may equal an input, the output must not overlap
+ *   any input. No kernel allocates, keeps state between calls or uses floating point.
+ */
 #ifndef HK_NN_H
 #define HK_NN_H
 
 #include "hk_nn_types.h"
 
-/* filter_dims: (kh, kw, in_c); out_dims->c is the number of filters. */
+/**
+ * @brief 2-D convolution with stride, dilation and explicit zero-point padding; per-tensor or
+ *        per-channel requantization.
+ *
+ * For each output position (oy, ox) and channel oc:
+ * acc = bias[oc] + sum over (ky, kx, ic) of filter[oc][ky][kx][ic] * (input[iy][ix][ic] +
+ * input_offset), with iy = oy * stride.h - padding.top + ky * dilation.h and ix likewise; taps
+ * that fall in the padding add nothing (as if the input held its zero point there).
+ * output[oy][ox][oc] = clamp(requantize(acc, multiplier[q], shift[q]) + output_offset,
+ * activation.min, activation.max), q = oc for a per-channel requantizer, else 0.
+ *
+ * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  params       offsets, stride (h, w), dilation (h, w), padding, activation
+ * @param[in]  quant        requantizer: count 1 or output_dims->c
+ * @param[in]  input_dims   input (H, W, C_IN)
+ * @param[in]  input        input tensor [H, W, C_IN]
+ * @param[in]  filter_dims  (KH, KW, C_IN); filter_dims->c must equal input_dims->c
+ * @param[in]  filter       filter [C_OUT, KH, KW, C_IN], C_OUT = output_dims->c
+ * @param[in]  bias         bias [C_OUT], or NULL for none
+ * @param[in]  output_dims  output (OH, OW, C_OUT), where
+ *                          OH = (H + padding.top + padding.bottom - (KH - 1) * dilation.h - 1)
+ *                          / stride.h + 1 and OW likewise with W, left, right, KW, dilation.w
+ * @param[out] output       output tensor [OH, OW, C_OUT]; must not overlap input
+ *
+ * Checks, in order: input, filter, output, filter_dims not NULL; params not NULL; input_dims and
+ * output_dims not NULL and each of h, w, c > 0; the offsets in range; the activation (see above);
+ * quant, quant->multiplier, quant->shift not NULL, then count and values; KH, KW, stride and
+ * dilation >= 1 in both axes, every padding >= 0, the padded input at least as large as the
+ * dilated filter (the numerator of OH and OW >= 0), and OH, OW as above; filter_dims->c ==
+ * input_dims->c.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, filter, output, filter_dims, params, input_dims, output_dims,
+ *                      quant or one of quant's arrays is NULL
+ * @retval HK_ERR_DIMS  a dimension of input_dims or output_dims <= 0; KH, KW, a stride or a
+ *                      dilation < 1; a negative padding; a filter larger than the padded input;
+ *                      OH or OW not as above; filter_dims->c != input_dims->c
+ * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
+ *                      C_OUT; a negative multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ */
 hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
                        const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
                        int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_conv2d_s8 needs for these shapes.
+ * @param[in] input_dims   input (H, W, C_IN); not read
+ * @param[in] filter_dims  (KH, KW, C_IN); not read
+ * @return 0: the portable kernel needs no scratch.
+ */
 int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims);
 
-/* filter_dims: (kh, kw, in_c), as for conv2d; output_dims->c = in_c * channel multiplier, and the
- * filter holds [kh][kw][out_c]. */
+/**
+ * @brief Depthwise 2-D convolution with a channel multiplier, stride, dilation and explicit
+ *        zero-point padding; per-tensor or per-channel requantization.
+ *
+ * With M = C_OUT / C_IN (the channel multiplier), output channel oc reads input channel oc / M
+ * only: acc = bias[oc] + sum over (ky, kx) of filter[ky][kx][oc] * (input[iy][ix][oc / M] +
+ * input_offset), with iy, ix, the padding and the requantization exactly as for hk_conv2d_s8.
+ *
+ * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  params       offsets, stride (h, w), dilation (h, w), padding, activation
+ * @param[in]  quant        requantizer: count 1 or output_dims->c
+ * @param[in]  input_dims   input (H, W, C_IN)
+ * @param[in]  input        input tensor [H, W, C_IN]
+ * @param[in]  filter_dims  (KH, KW, C_IN), as for conv2d: filter_dims->c is the *input* channel
+ *                          count and must equal input_dims->c, although the filter's innermost
+ *                          extent is C_OUT
+ * @param[in]  filter       filter [KH, KW, C_OUT]
+ * @param[in]  bias         bias [C_OUT], or NULL for none
+ * @param[in]  output_dims  output (OH, OW, C_OUT), C_OUT a multiple of C_IN, OH and OW as for
+ *                          hk_conv2d_s8
+ * @param[out] output       output tensor [OH, OW, C_OUT]; must not overlap input
+ *
+ * Checks, in order: as hk_conv2d_s8 up to and including OH and OW; then filter_dims->c ==
+ * input_dims->c and C_OUT % C_IN == 0.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  as for hk_conv2d_s8
+ * @retval HK_ERR_DIMS  as for hk_conv2d_s8, and C_OUT not a multiple of C_IN (C_OUT < C_IN
+ *                      included)
+ * @retval HK_ERR_QUANT as for hk_conv2d_s8
+ */
 hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *params,
                                  const hk_quant *quant, const hk_dims *input_dims,
                                  const int8_t *input, const hk_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_depthwise_conv2d_s8 needs for these shapes.
+ * @param[in] input_dims   input (H, W, C_IN); not read
+ * @param[in] filter_dims  (KH, KW, C_IN); not read
+ * @return 0: the portable kernel needs no scratch.
+ */
 int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims);
 
-/* 1x1 convolution, filter [out_c][in_c]; params->padding must be zero and dilation one. */
+/**
+ * @brief 1x1 convolution (a matrix-vector product per output pixel), with an optional stride
+ *        and no padding; per-tensor or per-channel requantization.
+ *
+ * Output pixel (oy, ox) is computed from input pixel (oy * stride.h, ox * stride.w):
+ * acc = bias[oc] + sum over ic of filter[oc][ic] * (input[..][ic] + input_offset), requantized,
+ * offset and clamped as for hk_conv2d_s8. There is no filter_dims: the filter is 1x1 and its
+ * input channel count is input_dims->c.
+ *
+ * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  params       offsets, stride, dilation, padding, activation; the padding must be
+ *                          all zero; the dilation must be >= 1 and has no effect on a 1x1 filter
+ * @param[in]  quant        requantizer: count 1 or output_dims->c
+ * @param[in]  input_dims   input (H, W, C_IN)
+ * @param[in]  input        input tensor [H, W, C_IN]
+ * @param[in]  filter       filter [C_OUT, C_IN]
+ * @param[in]  bias         bias [C_OUT], or NULL for none
+ * @param[in]  output_dims  output (OH, OW, C_OUT), OH = (H - 1) / stride.h + 1,
+ *                          OW = (W - 1) / stride.w + 1
+ * @param[out] output       output tensor [OH, OW, C_OUT]; must not overlap input
+ *
+ * Checks, in order: input, filter, output not NULL; then the checks of hk_conv2d_s8 from params
+ * to OH and OW, with KH = KW = 1; then every padding == 0.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, filter, output, params, input_dims, output_dims, quant or one of
+ *                      quant's arrays is NULL
+ * @retval HK_ERR_DIMS  a dimension <= 0; a stride or dilation < 1; a padding that is not zero;
+ *                      OH or OW not as above
+ * @retval HK_ERR_QUANT as for hk_conv2d_s8
+ */
 hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *params,
                                  const hk_quant *quant, const hk_dims *input_dims,
                                  const int8_t *input, const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_pointwise_conv2d_s8 needs for this input.
+ * @param[in] input_dims  input (H, W, C_IN); not read
+ * @return 0: the portable kernel needs no scratch.
+ */
 int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
 
+/**
+ * @brief Fully connected (dense) layer; per-tensor or per-output requantization.
+ *
+ * output[o] = clamp(requantize(bias[o] + sum over i of weights[o][i] * (input[i] + input_offset),
+ * multiplier[q], shift[q]) + output_offset, activation.min, activation.max), q = o for a
+ * per-output requantizer, else 0.
+ *
+ * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  params       input_offset, output_offset, activation
+ * @param[in]  quant        requantizer: count 1 or output_size
+ * @param[in]  input_size   IN, the number of input values (> 0)
+ * @param[in]  input        input vector [IN] (any tensor, read flat)
+ * @param[in]  output_size  OUT, the number of output values (> 0)
+ * @param[in]  weights      weights [OUT, IN], row-major
+ * @param[in]  bias         bias [OUT], or NULL for none
+ * @param[out] output       output vector [OUT]; must not overlap input
+ *
+ * Checks, in order: params, input, weights, output not NULL; input_size and output_size > 0;
+ * the offsets in range; the activation; quant, its arrays, its count and values.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  params, input, weights, output, quant or one of quant's arrays is NULL
+ * @retval HK_ERR_DIMS  input_size or output_size <= 0
+ * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
+ *                      output_size; a negative multiplier; a shift outside
+ *                      [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ */
 hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *params,
                                 const hk_quant *quant, int32_t input_size, const int8_t *input,
                                 int32_t output_size, const int8_t *weights, const int32_t *bias,
                                 int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_fully_connected_s8 needs for this input size.
+ * @param[in] input_size  IN; not read
+ * @return 0: the portable kernel needs no scratch.
+ */
 int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size);
 
+/**
+ * @brief Max pooling per channel; padded positions are left out of the maximum. The output
+ *        keeps the input's grid (no requantization), then is clamped to the activation.
+ *
+ * output[oy][ox][ch] = clamp(max of input[iy][ix][ch] over the in-bounds positions of the
+ * window, activation.min, activation.max), iy = oy * stride.h - padding.top + ky for ky in
+ * [0, pool->h), ix likewise. Every window holds at least one in-bounds value, because each
+ * padding is smaller than the window.
+ *
+ * @param[in]  params       stride (h, w), padding, activation
+ * @param[in]  input_dims   input (H, W, C)
+ * @param[in]  input        input tensor [H, W, C]
+ * @param[in]  pool         window size (PH, PW)
+ * @param[in]  output_dims  output (OH, OW, C), OH = (H + padding.top + padding.bottom - PH)
+ *                          / stride.h + 1, OW likewise
+ * @param[out] output       output tensor [OH, OW, C]; must not overlap input
+ *
+ * Checks, in order: input, output not NULL; params, pool not NULL; input_dims and output_dims not
+ * NULL and each of h, w, c > 0; the activation; output_dims->c == input_dims->c; padding.top and
+ * padding.bottom < PH, padding.left and padding.right < PW; PH, PW and the stride >= 1, every
+ * padding >= 0, the padded input at least as large as the window, OH and OW as above.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, output, params, pool, input_dims or output_dims is NULL
+ * @retval HK_ERR_DIMS  a dimension <= 0; output channels unlike the input's; a padding as large
+ *                      as the window or negative; PH, PW or a stride < 1; a window larger than
+ *                      the padded input; OH or OW not as above
+ * @retval HK_ERR_QUANT an activation bound out of range
+ */
 hk_status hk_maxpool2d_s8(const hk_pool_params *params, const hk_dims *input_dims,
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output);
 
-/* Mean of the in-bounds values of each window, rounded half away from zero. */
+/**
+ * @brief Average pooling per channel: the mean of the in-bounds values of each window (padded
+ *        positions are left out of the sum and of the count), rounded half away from zero,
+ *        in the input's grid, then clamped to the activation.
+ *
+ * With sum and count over the window's in-bounds positions (count >= 1, as for maxpool):
+ * mean = (sum + count / 2) / count when sum >= 0, else (sum - count / 2) / count (C division).
+ *
+ * @param[in]  params       stride (h, w), padding, activation
+ * @param[in]  input_dims   input (H, W, C)
+ * @param[in]  input        input tensor [H, W, C]
+ * @param[in]  pool         window size (PH, PW)
+ * @param[in]  output_dims  output (OH, OW, C), as for hk_maxpool2d_s8
+ * @param[out] output       output tensor [OH, OW, C]; must not overlap input
+ *
+ * Checks: exactly those of hk_maxpool2d_s8, in the same order.
+ *
+ * @return HK_OK, or the status of the first failing check, as for hk_maxpool2d_s8:
+ * @retval HK_ERR_NULL  input, output, params, pool, input_dims or output_dims is NULL
+ * @retval HK_ERR_DIMS  as for hk_maxpool2d_s8
+ * @retval HK_ERR_QUANT an activation bound out of range
+ */
 hk_status hk_avgpool2d_s8(const hk_pool_params *params, const hk_dims *input_dims,
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output);
 
-/* Mean over H and W of the raw int8 values, rounded half away from zero; output has c values. */
+/**
+ * @brief Global average pooling: per channel, the mean over H and W of the raw int8 values,
+ *        rounded half away from zero as in hk_avgpool2d_s8; the output keeps the input's grid.
+ *        No parameters, no activation (the mean is always within int8).
+ *
+ * @param[in]  input_dims  input (H, W, C)
+ * @param[in]  input       input tensor [H, W, C]
+ * @param[out] output      output [C]; may equal input (output[ch] overwrites only the first
+ *                         pixel's value of channel ch, after that channel is summed), must not
+ *                         otherwise overlap it
+ *
+ * Checks, in order: input, output not NULL; input_dims not NULL and each of h, w, c > 0.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, output or input_dims is NULL
+ * @retval HK_ERR_DIMS  a dimension of input_dims <= 0
+ */
 hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input, int8_t *output);
 
-/* Clamp every value to [activation->min, activation->max]; input may equal output. */
+/**
+ * @brief Standalone ReLU / ReLU6 (or any clamp) on the int8 grid: output[i] = clamp(input[i],
+ *        activation->min, activation->max); no requantization.
+ *
+ * @param[in]  size        number of values (> 0)
+ * @param[in]  input       input [size]
+ * @param[in]  activation  the clamp bounds, in the tensor's grid
+ * @param[out] output      output [size]; may equal input (in place)
+ *
+ * Checks, in order: input, output not NULL; size > 0; activation not NULL and in range.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, output or activation is NULL
+ * @retval HK_ERR_DIMS  size <= 0
+ * @retval HK_ERR_QUANT an activation bound out of range
+ */
 hk_status hk_relu_s8(int32_t size, const int8_t *input, const hk_activation *activation,
                      int8_t *output);
 
-/* Constant padding with `fill` (the input zero point). */
+/**
+ * @brief Constant 2-D padding: the input copied into the middle of the output, every other
+ *        position set to fill (the input zero point, so the padding reads as real zero).
+ *
+ * @param[in]  input_dims   input (H, W, C)
+ * @param[in]  input        input tensor [H, W, C]
+ * @param[in]  padding      rows added at the top and bottom, columns at the left and right
+ * @param[in]  fill         the value written into the padding, in [-128, 127]
+ * @param[in]  output_dims  output (H + top + bottom, W + left + right, C)
+ * @param[out] output       output tensor; must not overlap input
+ *
+ * Checks, in order: input, padding, output not NULL; input_dims and output_dims not NULL and
+ * each of h, w, c > 0; fill in [-128, 127]; every padding >= 0 and output_dims exactly as above.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, padding, output, input_dims or output_dims is NULL
+ * @retval HK_ERR_DIMS  a dimension <= 0; a negative padding; output_dims not as above
+ * @retval HK_ERR_QUANT fill outside [-128, 127]
+ */
 hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
                       int32_t fill, const hk_dims *output_dims, int8_t *output);
 
-/* Elementwise sum of two int8 tensors of `size` values on different grids. */
+/**
+ * @brief Elementwise sum of two int8 tensors of the same size on different grids (TFLite ADD).
+ *
+ * For each i: a = requantize((input1[i] + input1_offset) << left_shift, input1_multiplier,
+ * input1_shift), b likewise for input2, output[i] = clamp(requantize(a + b, output_multiplier,
+ * output_shift) + output_offset, activation.min, activation.max).
+ *
+ * @param[in]  params  the three offsets, the three (multiplier, shift) pairs, left_shift, the
+ *                     activation (see hk_add_params)
+ * @param[in]  size    number of values in each input and in the output (> 0)
+ * @param[in]  input1  first input [size]
+ * @param[in]  input2  second input [size]
+ * @param[out] output  output [size]; may equal input1 and/or input2 (elementwise)
+ *
+ * Checks, in order: params, input1, input2, output not NULL; size > 0; input1_offset and
+ * input2_offset in [-127, 128] and output_offset in [-128, 127]; the activation; each of the
+ * three multipliers >= 0 and shifts in [HK_SHIFT_MIN, HK_SHIFT_MAX]; left_shift in [0, 23] (so
+ * that the shifted (value + offset), at most 9 bits, stays within int32).
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  params, input1, input2 or output is NULL
+ * @retval HK_ERR_DIMS  size <= 0
+ * @retval HK_ERR_QUANT an offset, activation bound, multiplier, shift or left_shift out of range
+ */
 hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
                     int8_t *output);
 
-/* Softmax over each of `rows` rows of `depth` values; depth must be below 4096 (the Q12.19 sum). */
+/**
+ * @brief Softmax over each row, bit-exact with TFLite's reference integer softmax. The output
+ *        grid is fixed: scale 1/256, zero point -128.
+ *
+ * Per row: the differences to the row's maximum, scaled by input_multiplier after a left shift
+ * of input_left_shift, give exp() in fixed point; values whose difference is below diff_min
+ * contribute nothing to the sum and get -128. The sum is held in Q12.19, which is why depth is
+ * limited to 4095.
+ *
+ * @param[in]  params  input_multiplier, input_left_shift, diff_min (see hk_softmax_params)
+ * @param[in]  rows    number of rows (> 0)
+ * @param[in]  depth   values per row, in [1, 4095]
+ * @param[in]  input   input [rows, depth]
+ * @param[out] output  output [rows, depth]; may equal input (each value is read before it is
+ *                     overwritten), must not otherwise overlap it
+ *
+ * Checks, in order: params, input, output not NULL; rows > 0 and depth in [1, 4095];
+ * input_multiplier >= 0, input_left_shift in [0, 31] (not the HK_SHIFT range), diff_min <= 0.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  params, input or output is NULL
+ * @retval HK_ERR_DIMS  rows <= 0, depth <= 0 or depth > 4095
+ * @retval HK_ERR_QUANT a negative input_multiplier, input_left_shift outside [0, 31], or a
+ *                      positive diff_min
+ */
 hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                         int8_t *output);
 
-/* output[i] = table[input[i] + 128]; input may equal output. */
+/**
+ * @brief Lookup-table activation (sigmoid, tanh, ...): output[i] = table[input[i] + 128]. The
+ *        table, built on the host, maps every int8 input to its int8 output.
+ *
+ * @param[in]  size    number of values (> 0)
+ * @param[in]  input   input [size]
+ * @param[in]  table   256 values; entry k is the output for input k - 128
+ * @param[out] output  output [size]; may equal input (in place)
+ *
+ * Checks, in order: input, table, output not NULL; size > 0.
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, table or output is NULL
+ * @retval HK_ERR_DIMS  size <= 0
+ */
 hk_status hk_lut_s8(int32_t size, const int8_t *input, const int8_t *table, int8_t *output);
 
 #endif
