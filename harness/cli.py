@@ -255,9 +255,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     names = list(ZOO) if args.all else args.models
     if not names:
         raise InputError("name the models to benchmark, or use --all")
-    unknown = [n for n in names if n not in ZOO]
+    from harness.zoo import UnknownModel, load
+
+    known: list[str] = []
+    unknown: list[str] = []
+    for name in names:  # a model file is loaded now, for its name; its errors are its own one line
+        try:
+            known.append(name if name in ZOO else load(name).name)
+        except UnknownModel:
+            unknown.append(name)
     if unknown:
-        raise InputError(f"unknown model(s) {', '.join(unknown)}", f"choose from: {', '.join(ZOO)}")
+        raise InputError(f"unknown model(s) {', '.join(unknown)}",
+                         f"choose from: {', '.join(ZOO)}; or give the path of a model file (*.py)")
+    names = known
     _check_outputs(args.csv, args.json, args.md, args.html, plots=(args.plot,))
     target = get_target(args.target)
     for directory in (args.baseline, args.update_baseline):
@@ -373,7 +383,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_model_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", choices=sorted(ZOO), metavar="MODEL", help=f"one of: {', '.join(ZOO)}")
+    """MODEL: a zoo name or the path of a model file; `load` judges which, and says what is wrong."""
+    from harness.zoo import load
+
+    def model_name(text: str) -> str:
+        """The name the harness knows MODEL by. A model file is loaded here, while parsing, because
+        its name (its graph's) is what names its golden file; a zoo model is built when used."""
+        return text if text in ZOO else load(text).name
+
+    p.add_argument("model", type=model_name, metavar="MODEL",
+                   help=f"a zoo model ({', '.join(ZOO)}) or the path of a Python file (*.py) whose build() "
+                        "returns a harness.model.Model (docs/adding-a-model.md)")
 
 
 def _add_target_options(p: argparse.ArgumentParser) -> None:

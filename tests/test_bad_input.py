@@ -269,7 +269,7 @@ CASES = [
     Case("cases-zero", ("fuzz", "--cases", "0"), 2, "--cases"),
     Case("tolerance-negative", ("bench", "xor_mlp", "--tolerance", "-3"), 2, "--tolerance"),
     Case("seed-negative", ("fuzz", "--seed", "-1"), 2, "--seed"),
-    Case("unknown-model", ("run", "nope"), 2, "invalid choice: 'nope'"),
+    Case("unknown-model", ("run", "nope"), 2, "unknown model 'nope'"),
     Case("unknown-emulator", ("run", "xor_mlp", "--emulator", "nope"), 2, "--emulator"),
     Case("unknown-target", ("run", "xor_mlp", "--target", "nope"), 2, "--target"),
     Case("unknown-fuzz-op", ("fuzz", "--op", "nope"), 2, "--op"),
