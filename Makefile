@@ -4,7 +4,7 @@ VENV := .venv
 HARNESS := $(VENV)/bin/harness
 PYTHON := $(VENV)/bin/python
 
-.PHONY: all bootstrap demo test test-host stress clean
+.PHONY: all bootstrap demo lint test test-host stress clean
 
 all: demo
 
@@ -14,9 +14,14 @@ bootstrap:
 demo: bootstrap
 	$(HARNESS) run kws_cnn
 
-test: bootstrap
+test: bootstrap lint
 	$(PYTHON) -m pytest -n auto -rs
 	$(PYTHON) -m robot --outputdir build/robot --console dotted tests/robot
+
+# Lint and types: ruff and mypy as configured in pyproject.toml.
+lint: bootstrap
+	$(VENV)/bin/ruff check harness tests scripts/stress
+	$(VENV)/bin/mypy harness
 
 # Host-only tests (no cross compiler or emulator needed).
 test-host: bootstrap

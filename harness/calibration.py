@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Optional
 
 import numpy as np
 
@@ -39,7 +38,7 @@ def _check_samples(graph: Graph, samples: object) -> np.ndarray:
     return arr
 
 
-def calibrate(graph: Graph, samples: np.ndarray, observe: Optional[dict[str, str]] = None) -> Graph:
+def calibrate(graph: Graph, samples: np.ndarray, observe: dict[str, str] | None = None) -> Graph:
     """A quantized copy of `graph`, its grids fitted to the float activations over `samples`.
 
     `observe` maps a tensor to another whose observed range sets its grid (resnet18_block's add

@@ -11,9 +11,10 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Callable, NoReturn, Optional, TypeVar
+from typing import NoReturn, TypeVar
 
 from harness import __version__
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
@@ -60,7 +61,7 @@ def _write_json(path: str, data: object) -> None:
     _progress(f"wrote {path}")
 
 
-def _check_outputs(*paths: Optional[str], plots: tuple[Optional[str], ...] = ()) -> None:
+def _check_outputs(*paths: str | None, plots: tuple[str | None, ...] = ()) -> None:
     """Refuse an unusable output path before any work, so that it is never taken for a failure.
     An empty path (`--json=`) is refused too: it would otherwise be skipped without a word."""
     for path in paths:
@@ -74,7 +75,7 @@ def _check_outputs(*paths: Optional[str], plots: tuple[Optional[str], ...] = ())
 # ------------------------------------------------------------------------------------ doctor
 
 
-def _tool_version(cmd: list[str]) -> Optional[str]:
+def _tool_version(cmd: list[str]) -> str | None:
     if shutil.which(cmd[0]) is None:
         return None
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -107,7 +108,7 @@ PROGRAMS = (
 )
 
 
-def _newlib(target_flags: tuple[str, ...]) -> Optional[str]:
+def _newlib(target_flags: tuple[str, ...]) -> str | None:
     """newlib's C library for the target's multilib, as the cross compiler finds it."""
     if shutil.which("arm-none-eabi-gcc") is None:
         return None
@@ -199,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _changed_positions(old: list[list[int]], new: list[list[int]]) -> list[tuple[int, int]]:
     """(sample, position) of each value that differs, over both shapes: a value that only one side
     has (a golden file of the wrong width) is a change too."""
-    def at(rows: list[list[int]], s: int, p: int) -> Optional[int]:
+    def at(rows: list[list[int]], s: int, p: int) -> int | None:
         return rows[s][p] if s < len(rows) and p < len(rows[s]) else None
 
     return [(s, p) for s in range(max(len(old), len(new)))
@@ -527,11 +528,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every context manager stops its emulator on the way out."""
 
 
-def _terminate(signum: int, frame: Optional[FrameType]) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def _command(argv: Optional[list[str]]) -> int:
+def _command(argv: list[str] | None) -> int:
     """Parse and run one command; a HarnessError or a signal becomes its one line and exit code."""
     try:
         args = build_parser().parse_args(argv)
@@ -545,7 +546,7 @@ def _command(argv: Optional[list[str]]) -> int:
     return e.exit_code
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 EXIT_VERIFIED = 0
 EXIT_FIRMWARE = 1  # the firmware failed verification
@@ -33,28 +32,53 @@ class Kind:
     meaning: str
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("differs", "firmware", EXIT_FIRMWARE, "a logit or a layer's output differs from the reference or golden"),
-    Kind("fault", "firmware", EXIT_FIRMWARE, "a CPU fault or lock-up"),
-    Kind("error", "firmware", EXIT_FIRMWARE, "a kernel rejected its parameters (an @error record)"),
-    Kind("hang", "firmware", EXIT_FIRMWARE, "no end record within the timeout"),
-    Kind("stack", "firmware", EXIT_FIRMWARE, "the stack was used to its last byte or beyond"),
-    Kind("records", "firmware", EXIT_FIRMWARE, "a record the run must contain is missing, repeated or inconsistent"),
-    Kind("float", "firmware", EXIT_FIRMWARE, "floating point reachable in the image"),
-    Kind("build", "firmware", EXIT_FIRMWARE, "the firmware did not compile or link"),
-    Kind("parity", "model", EXIT_MODEL, "the int8 model is further from its float model than its threshold"),
-    Kind("degenerate", "model", EXIT_MODEL, "the model gives the same value for every output: nothing is tested"),
-    Kind("input", "input", EXIT_INPUT, "bad arguments, model, golden file or output path"),
-    Kind("environment", "environment", EXIT_ENVIRONMENT, "a tool or directory the harness needs is missing or unusable"),
-    Kind("emulator", "emulator", EXIT_EMULATOR, "the emulator crashed or could not start"),
-    Kind("protocol", "protocol", EXIT_PROTOCOL, "the UART output is not a valid record stream"),
-    Kind("interrupted", "user", EXIT_INTERRUPTED, "stopped by SIGINT or SIGTERM"),
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("differs", "firmware", EXIT_FIRMWARE, "a logit or a layer's output differs from the reference or golden"),
+        Kind("fault", "firmware", EXIT_FIRMWARE, "a CPU fault or lock-up"),
+        Kind("error", "firmware", EXIT_FIRMWARE, "a kernel rejected its parameters (an @error record)"),
+        Kind("hang", "firmware", EXIT_FIRMWARE, "no end record within the timeout"),
+        Kind("stack", "firmware", EXIT_FIRMWARE, "the stack was used to its last byte or beyond"),
+        Kind(
+            "records", "firmware", EXIT_FIRMWARE, "a record the run must contain is missing, repeated or inconsistent"
+        ),
+        Kind("float", "firmware", EXIT_FIRMWARE, "floating point reachable in the image"),
+        Kind("build", "firmware", EXIT_FIRMWARE, "the firmware did not compile or link"),
+        Kind("parity", "model", EXIT_MODEL, "the int8 model is further from its float model than its threshold"),
+        Kind("degenerate", "model", EXIT_MODEL, "the model gives the same value for every output: nothing is tested"),
+        Kind("input", "input", EXIT_INPUT, "bad arguments, model, golden file or output path"),
+        Kind(
+            "environment",
+            "environment",
+            EXIT_ENVIRONMENT,
+            "a tool or directory the harness needs is missing or unusable",
+        ),
+        Kind("emulator", "emulator", EXIT_EMULATOR, "the emulator crashed or could not start"),
+        Kind("protocol", "protocol", EXIT_PROTOCOL, "the UART output is not a valid record stream"),
+        Kind("interrupted", "user", EXIT_INTERRUPTED, "stopped by SIGINT or SIGTERM"),
+    )
+}
 
 #: When a run has several problems, the exit code is that of the first kind in this order: what
 #: stopped the harness from judging comes before what the firmware did wrong.
-PRECEDENCE = ("interrupted", "input", "environment", "emulator", "protocol", "build", "fault", "error", "hang",
-              "stack", "records", "differs", "float", "parity", "degenerate")
+PRECEDENCE = (
+    "interrupted",
+    "input",
+    "environment",
+    "emulator",
+    "protocol",
+    "build",
+    "fault",
+    "error",
+    "hang",
+    "stack",
+    "records",
+    "differs",
+    "float",
+    "parity",
+    "degenerate",
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +127,7 @@ class HarnessError(Exception):
 
     kind = "input"
 
-    def __init__(self, message: str, next_step: str = "", evidence: Optional[Path] = None):
+    def __init__(self, message: str, next_step: str = "", evidence: Path | None = None):
         super().__init__(message)
         self.message = message
         self.next_step = next_step
@@ -149,8 +173,12 @@ class ProtocolError(HarnessError):
 
     kind = "protocol"
 
-    def __init__(self, message: str, next_step: str = "read the run's UART transcript (uart.log) for what arrived",
-                 evidence: Optional[Path] = None):
+    def __init__(
+        self,
+        message: str,
+        next_step: str = "read the run's UART transcript (uart.log) for what arrived",
+        evidence: Path | None = None,
+    ):
         super().__init__(message, next_step, evidence)
 
 
@@ -196,7 +224,7 @@ class BuildError(FirmwareFailure):
 class VerificationFailed(HarnessError):
     """A run ended with problems; carries them all and takes the kind of the most telling one."""
 
-    def __init__(self, problems: list[Problem], evidence: Optional[Path] = None):
+    def __init__(self, problems: list[Problem], evidence: Path | None = None):
         first = most_telling(problems)
         super().__init__(first.message, first.next_step, evidence)
         self.problems = problems

@@ -14,8 +14,8 @@ those are absent; they never pass without running.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
 
 import pytest
 
@@ -23,12 +23,12 @@ from harness.build import Firmware, ToolchainMissing, build_firmware
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound, make_emulator
 from harness.errors import VerificationFailed
+from harness.model import Model
 from harness.protocol import FirmwareRun, Record
 from harness.session import Emulated, finish, judge
 from harness.targets import Target, get_target
 from harness.verify import Reference, Verdict, compute_reference
 from harness.verify.golden import golden_path
-from harness.model import Model
 from harness.zoo import load
 
 #: Transcript bytes shown in a failing test's report; the whole file is named beside them.
@@ -39,9 +39,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "cortexm-harness")
     group.addoption("--harness-target", default=DEFAULT_TARGET, help=f"target to build and emulate "
                     f"(default {DEFAULT_TARGET})")
-    group.addoption("--harness-emulator", default=DEFAULT_EMULATOR, help=f"emulator backend (default {DEFAULT_EMULATOR})")
-    group.addoption("--harness-timeout", type=float, default=DEFAULT_TIMEOUT,
-                    help=f"seconds per emulator run (default {DEFAULT_TIMEOUT:g})")
+    group.addoption(
+        "--harness-emulator", default=DEFAULT_EMULATOR, help=f"emulator backend (default {DEFAULT_EMULATOR})"
+    )
+    group.addoption(
+        "--harness-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per emulator run (default {DEFAULT_TIMEOUT:g})",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,13 +103,13 @@ class Device:
         """The Python integer reference's logits, one row per test sample."""
         return self.expected.logits
 
-    def read_record(self, timeout: Optional[float] = None) -> Record:
+    def read_record(self, timeout: float | None = None) -> Record:
         return self.emulator.read_record(timeout)
 
-    def expect(self, kind: str, timeout: Optional[float] = None) -> Record:
+    def expect(self, kind: str, timeout: float | None = None) -> Record:
         return self.emulator.expect(kind, timeout)
 
-    def run_to_completion(self, timeout: Optional[float] = None) -> FirmwareRun:
+    def run_to_completion(self, timeout: float | None = None) -> FirmwareRun:
         return self.emulator.run_to_completion(timeout)
 
     @staticmethod
@@ -114,8 +120,7 @@ class Device:
         """Read to the end and judge the run as `harness run` does, golden file included."""
         ended = finish(self.emulator)
         emulated = Emulated(self.emulator.run, self.emulator.version(), ended, self.emulator.run_dir)
-        return judge(self.model, self.firmware, emulated, self.expected,
-                     golden_path(self.model.name, self.target.name))
+        return judge(self.model, self.firmware, emulated, self.expected, golden_path(self.model.name, self.target.name))
 
     def verify(self) -> Verdict:
         """The verdict, or VerificationFailed naming every problem (its kind says whose fault)."""
@@ -160,16 +165,17 @@ def device(
         emu.stop()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the UART transcript of every device a failing test used: the evidence of the run."""
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    if not report.failed:
-        return
-    for dev in item.stash.get(DEVICES, []):
-        path = dev.emulator.transcript
-        text = path.read_bytes().decode("latin-1") if path.exists() else "(no transcript was written)"
-        if len(text) > SHOWN_TRANSCRIPT_BYTES:
-            text = f"... ({len(text) - SHOWN_TRANSCRIPT_BYTES} bytes before)\n" + text[-SHOWN_TRANSCRIPT_BYTES:]
-        report.sections.append((f"harness UART transcript ({dev.model.name}): {path}", text))
+    report = yield
+    if report.failed:
+        for dev in item.stash.get(DEVICES, []):
+            path = dev.emulator.transcript
+            text = path.read_bytes().decode("latin-1") if path.exists() else "(no transcript was written)"
+            if len(text) > SHOWN_TRANSCRIPT_BYTES:
+                text = f"... ({len(text) - SHOWN_TRANSCRIPT_BYTES} bytes before)\n" + text[-SHOWN_TRANSCRIPT_BYTES:]
+            report.sections.append((f"harness UART transcript ({dev.model.name}): {path}", text))
+    return report

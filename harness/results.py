@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from harness.build import Firmware
 from harness.build.floatscan import FloatScan
@@ -37,11 +37,11 @@ class RunReport:
     verdict: Verdict
     layers: list[LayerRow]
     golden_file: Path
-    predictions: Optional[list[int]] = None
-    labels: Optional[list[int]] = None
-    float_scan: Optional[FloatScan] = None
-    parity: Optional[Parity] = None
-    evidence: Optional[Path] = None  # the run's folder: uart.log, the emulator's log, report.json
+    predictions: list[int] | None = None
+    labels: list[int] | None = None
+    float_scan: FloatScan | None = None
+    parity: Parity | None = None
+    evidence: Path | None = None  # the run's folder: uart.log, the emulator's log, report.json
 
     @property
     def exit_code(self) -> int:

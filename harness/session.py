@@ -6,21 +6,21 @@ run with the same `verify_run`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from harness.build import FIRMWARE_DIR, Firmware, build_firmware
 from harness.build.floatscan import scan_elf
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
 from harness.errors import EmulatorError, FirmwareFailure, Problem, ProtocolError
+from harness.model import Model
 from harness.protocol import FirmwareRun
 from harness.results import LayerRow, RunReport
 from harness.targets import Target, get_target
-from harness.verify import Reference, Verdict, classify, compute_reference, float_parity, verify_run
+from harness.verify import Reference, Verdict, classify, float_parity, verify_run
 from harness.verify.golden import GoldenError, golden_path, read_golden
-from harness.model import Model
 from harness.zoo import load
 
 Log = Callable[[str], None]
@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", 
            "layer_rows", "run_model"]
 
 
-def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Optional[Log] = None,
+def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Log | None = None,
           firmware_dir: Path = FIRMWARE_DIR) -> tuple[Model, Target, Firmware]:
     model = load(model_name)
     target = get_target(target_name)
@@ -43,11 +43,11 @@ class Emulated:
 
     run: FirmwareRun
     version: str
-    ended: Optional[Problem]
+    ended: Problem | None
     evidence: Path
 
 
-def finish(emu: Emulator) -> Optional[Problem]:
+def finish(emu: Emulator) -> Problem | None:
     """Read a started emulator's records to @done; how it ended when not by itself."""
     try:
         emu.run_to_completion()
@@ -65,8 +65,8 @@ def emulate(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR
         return Emulated(emu.run, emu.version(), ended, emu.run_dir)
 
 
-def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Optional[Reference] = None,
-          golden_file: Optional[Path] = None) -> Verdict:
+def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Reference | None = None,
+          golden_file: Path | None = None) -> Verdict:
     """The verdict on one run: `verify_run` with the golden file read from `golden_file` (None:
     golden not judged, as when `harness golden` is about to write it)."""
     golden = read_golden(golden_file) if golden_file is not None else None
@@ -79,8 +79,11 @@ def check_golden_fits(model: Model, path: Path) -> None:
     golden = read_golden(path)
     samples, width = len(model.test_inputs_q), model.graph.tensors[model.graph.output].size
     if golden is not None and (len(golden) != samples or any(len(row) != width for row in golden)):
-        raise GoldenError(f"{path} has {len(golden)} sample(s) of {sorted({len(r) for r in golden})} value(s); "
-                          f"the model has {samples} of {width}", f"rewrite it with `harness golden {model.name} --target {path.stem}`")
+        raise GoldenError(
+            f"{path} has {len(golden)} sample(s) of {sorted({len(r) for r in golden})} value(s); "
+            f"the model has {samples} of {width}",
+            f"rewrite it with `harness golden {model.name} --target {path.stem}`",
+        )
 
 
 def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
@@ -90,15 +93,27 @@ def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
     rows = []
     for i, layer in enumerate(graph.layers):
         per_sample = tuple(counts[i]) if i < len(counts) else ()
-        rows.append(LayerRow(
-            i, layer.name, layer.op, graph.tensors[layer.output].shape, graph.macs(layer),
-            max(per_sample, default=0), per_sample,
-        ))
+        rows.append(
+            LayerRow(
+                i,
+                layer.name,
+                layer.op,
+                graph.tensors[layer.output].shape,
+                graph.macs(layer),
+                max(per_sample, default=0),
+                per_sample,
+            )
+        )
     return rows
 
 
-def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str = DEFAULT_EMULATOR,
-              timeout: float = DEFAULT_TIMEOUT, log: Optional[Log] = None) -> RunReport:
+def run_model(
+    model_name: str,
+    target_name: str = DEFAULT_TARGET,
+    emulator: str = DEFAULT_EMULATOR,
+    timeout: float = DEFAULT_TIMEOUT,
+    log: Log | None = None,
+) -> RunReport:
     """Build, emulate and verify; the report is also written as report.json beside the run's UART
     transcript, so the evidence and the verdict stay together."""
     say = log or (lambda msg: None)
@@ -109,20 +124,42 @@ def run_model(model_name: str, target_name: str = DEFAULT_TARGET, emulator: str 
     emulated = emulate(firmware, target, emulator, timeout)
     verdict = judge(model, firmware, emulated, golden_file=gpath)
     float_scan = scan_elf(firmware.elf)
-    verdict.check("no floating point", float_scan.ok, float_scan.summary(),
-                  None if float_scan.ok else Problem("float", float_scan.summary(),
-                                                     "keep float out of kernels, runtime and generated code"))
+    verdict.check(
+        "no floating point",
+        float_scan.ok,
+        float_scan.summary(),
+        None
+        if float_scan.ok
+        else Problem("float", float_scan.summary(), "keep float out of kernels, runtime and generated code"),
+    )
     logits = [emulated.run.logits[s] for s in sorted(emulated.run.logits)]
     complete = verdict.reference_match
     parity = float_parity(model, logits if complete else verdict.reference)
-    verdict.check("float parity", parity.ok, str(parity),
-                  None if parity.ok else Problem("parity", f"{parity} exceeds its threshold",
-                                                 "look at `harness sqnr` for the layer that loses precision"))
+    verdict.check(
+        "float parity",
+        parity.ok,
+        str(parity),
+        None
+        if parity.ok
+        else Problem(
+            "parity", f"{parity} exceeds its threshold", "look at `harness sqnr` for the layer that loses precision"
+        ),
+    )
     predictions = classify(model, logits) if complete else None
     report = RunReport(
-        model=model_name, target=target, emulator=emulator, emulator_version=emulated.version, firmware=firmware,
-        run=emulated.run, verdict=verdict, layers=layer_rows(model, emulated.run), golden_file=gpath,
-        predictions=predictions, labels=model.labels, float_scan=float_scan, parity=parity,
+        model=model_name,
+        target=target,
+        emulator=emulator,
+        emulator_version=emulated.version,
+        firmware=firmware,
+        run=emulated.run,
+        verdict=verdict,
+        layers=layer_rows(model, emulated.run),
+        golden_file=gpath,
+        predictions=predictions,
+        labels=model.labels,
+        float_scan=float_scan,
+        parity=parity,
         evidence=emulated.evidence,
     )
     (emulated.evidence / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")

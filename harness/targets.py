@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from harness.errors import InputError
 
@@ -22,9 +21,9 @@ class Target:
     platform: str  # harness/firmware/platform/<platform>
     flash: Region
     ram: Region
-    ccm: Optional[Region]
+    ccm: Region | None
     stack_bytes: int
-    qemu_machine: Optional[str]
+    qemu_machine: str | None
     description: str
 
 

@@ -6,9 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -111,7 +111,9 @@ def test_the_doc_is_followed_word_for_word(tmp_path: Path) -> None:
         for command in step.text.splitlines():
             done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True,
                                   timeout=900, check=False)
-            said = f"`{command}` exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+            said = (
+                f"`{command}` exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+            )
             assert done.returncode == 0, said
             assert "Traceback" not in done.stderr, said
             if "harness run " in command:
@@ -123,7 +125,7 @@ def test_the_doc_is_followed_word_for_word(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------ the API
 
-MODEL_SOURCE = '''\
+MODEL_SOURCE = """\
 from harness.calibration import calibrate
 from harness.model import Model
 from harness.model.graph import GraphBuilder
@@ -135,7 +137,7 @@ def build() -> Model:
     x = b.add("dense", "input", name="fc", float_weights=sinus((3, 4), 0.3, 5.0, 0.1))
     calib = pattern_samples(8, (4,))
     return Model(calibrate(b.build(x), calib), calib[:2], calibration_inputs=calib)
-'''
+"""
 
 
 def write_model(path: Path, name: str) -> Path:
@@ -192,6 +194,7 @@ def _text(body: str) -> Setup:
     def setup(tmp: Path) -> list[str]:
         (tmp / "model.py").write_text(body)
         return [str(tmp / "model.py")]
+
     return setup
 
 
@@ -212,6 +215,7 @@ def _folder(tmp: Path) -> list[str]:
 def _named(name: str) -> Setup:
     def setup(tmp: Path) -> list[str]:
         return [str(write_model(tmp / "model.py", name))]
+
     return setup
 
 
@@ -233,19 +237,41 @@ BAD = [
     Bad("not-python", "run", _not_python, "{model}: not a model file: a model file is Python source ending in .py"),
     Bad("a-folder", "golden", _folder, "{model}: not a model file: it is a directory"),
     Bad("syntax-error", "run", _text("def build(:\n    pass\n"), "{model}: syntax error, line 1: invalid syntax"),
-    Bad("import-raises", "sqnr", _text("import no_such_module_for_harness\n"),
-        "{model}: importing it raised ModuleNotFoundError: No module named 'no_such_module_for_harness' (line 1)"),
+    Bad(
+        "import-raises",
+        "sqnr",
+        _text("import no_such_module_for_harness\n"),
+        "{model}: importing it raised ModuleNotFoundError: No module named 'no_such_module_for_harness' (line 1)",
+    ),
     Bad("no-build", "run", _text("X = 1\n"), "{model}: defines no build() function"),
-    Bad("build-raises", "bench", _text("def build():\n    raise RuntimeError('no\\nweights')\n"),
-        "{model}: build() raised RuntimeError: no weights (line 2)"),
-    Bad("build-refused-by-the-harness", "run",
+    Bad(
+        "build-raises",
+        "bench",
+        _text("def build():\n    raise RuntimeError('no\\nweights')\n"),
+        "{model}: build() raised RuntimeError: no weights (line 2)",
+    ),
+    Bad(
+        "build-refused-by-the-harness",
+        "run",
         _text(MODEL_SOURCE.format(name="refused_model").replace('name="fc",', 'name="fc", bogus=1,')),
-        "{model}: build() failed: layer 'fc' (dense): unknown attribute 'bogus'"),
-    Bad("returns-none", "run", _text("def build():\n    return None\n"),
-        "{model}: build() returned None, not a harness.model.Model"),
-    Bad("returns-a-graph", "golden", _text(MODEL_SOURCE.format(name="graph_model").replace(
-        "return Model(calibrate(b.build(x), calib), calib[:2], calibration_inputs=calib)", "return b.build(x)")),
-        "{model}: build() returned a harness.model.graph.Graph, not a harness.model.Model"),
+        "{model}: build() failed: layer 'fc' (dense): unknown attribute 'bogus'",
+    ),
+    Bad(
+        "returns-none",
+        "run",
+        _text("def build():\n    return None\n"),
+        "{model}: build() returned None, not a harness.model.Model",
+    ),
+    Bad(
+        "returns-a-graph",
+        "golden",
+        _text(
+            MODEL_SOURCE.format(name="graph_model").replace(
+                "return Model(calibrate(b.build(x), calib), calib[:2], calibration_inputs=calib)", "return b.build(x)"
+            )
+        ),
+        "{model}: build() returned a harness.model.graph.Graph, not a harness.model.Model",
+    ),
     Bad("name-with-a-space", "run", _named("My Model"), "{model}: its model is named 'My Model'; a model name is"),
     Bad("name-of-a-zoo-model", "run", _named("xor_mlp"), "{model}: its model is named 'xor_mlp', as is a zoo model"),
     Bad("two-files-one-name", "bench", _twins, "b.py: its model is named 'twin_model', as is the model of"),
@@ -255,8 +281,9 @@ BAD = [
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
-def test_a_bad_model_file_is_one_input_error_line(case: Bad, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_model_file_is_one_input_error_line(
+    case: Bad, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Exit 2 and one line naming the file and the cause, before anything is built: a user's file is
     input, and its mistakes are theirs to fix, not a harness crash."""
     models = case.setup(tmp_path)

@@ -19,9 +19,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Optional, Union
+from typing import Literal
 
 import pytest
 
@@ -34,7 +35,7 @@ ERROR_LINE = re.compile(r"^harness: (?:\w+ error\b|FAILED, |stopped\b)")
 WORK_STARTED = ("harness: running", "harness: building", "building and running")
 SUBPROCESS_SECONDS = 600.0
 
-Env = dict[str, Optional[str]]  # variable -> value, None to unset it
+Env = dict[str, str | None]  # variable -> value, None to unset it
 Setup = Callable[[Path], Env]  # prepares files under the case's temporary folder, returns env changes
 Mode = Literal["plain", "closed", "head"]
 
@@ -233,12 +234,12 @@ def golden_repaired(tmp: Path, env: dict[str, str]) -> None:
 class Case:
     id: str
     argv: tuple[str, ...]  # "{tmp}" stands for the case's temporary folder
-    code: Union[int, tuple[int, ...]]
+    code: int | tuple[int, ...]
     fragment: str  # in the error line (or, on success, anywhere in the output); "{tmp}" as in argv
-    setup: Optional[Setup] = None
+    setup: Setup | None = None
     mode: Mode = "plain"  # see harness()
     before_work: bool = False  # refused before anything is built or run
-    after: Optional[After] = None
+    after: After | None = None
 
 
 CASES = [

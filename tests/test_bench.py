@@ -9,7 +9,7 @@ import math
 import shutil
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -44,7 +44,7 @@ def synthetic(counter: str, *models: tuple[str, list[int]]) -> BenchReport:
     ("timer", "timer_ticks", "timer ticks", "MACs/tick"),
     ("none", None, "nothing (no counter advanced)", "MACs/count"),
 ])
-def test_every_count_is_named_by_its_unit(counter: str, key: Optional[str], head: str, ratio: str) -> None:
+def test_every_count_is_named_by_its_unit(counter: str, key: str | None, head: str, ratio: str) -> None:
     report = synthetic(counter, ("m", [100, 300]))
     rows = list(csv.DictReader(io.StringIO(to_csv(report))))
     assert tuple(rows[0]) == CSV_COLUMNS and [r["count"] for r in rows] == ["100", "300"]
@@ -187,14 +187,18 @@ def test_a_kernel_that_adds_instructions_fails_the_gate_naming_the_layer(tmp_pat
 
 
 @pytest.mark.emulator
-def test_baselines_merge_and_refuse_what_they_cannot_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_baselines_merge_and_refuse_what_they_cannot_compare(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = baseline_path(tmp_path, TARGET.name)
     with pytest.raises(BaselineError, match="no baseline of counts"):
         compare(run_bench(["xor_mlp"], TARGET), path)
     assert main(["bench", "xor_mlp", "--update-baseline", str(tmp_path)]) == 0
     assert main(["bench", "kws_cnn", "--update-baseline", str(tmp_path)]) == 0
     data = json.loads(path.read_text())
-    assert set(data["models"]) == {"xor_mlp", "kws_cnn"} and (data["counter"], data["unit"]) == ("icount", "instructions")
+    assert set(data["models"]) == {"xor_mlp", "kws_cnn"} and (data["counter"], data["unit"]) == (
+        "icount",
+        "instructions",
+    )
     assert all("count" in l and "cycles" not in l for m in data["models"].values() for l in m["layers"])
     assert main(["bench", "mobilenetv1_friendly", "--baseline", str(tmp_path)]) == 1
     assert "MISSING: mobilenetv1_friendly has no baseline" in capsys.readouterr().out

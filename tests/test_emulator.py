@@ -107,12 +107,14 @@ def test_every_byte_is_kept_when_the_guest_prints_before_anyone_reads() -> None:
 
 def test_an_absorbed_error_in_an_intermediate_layer_fails_naming_that_layer() -> None:
     """After conv1 (18x18x8) runs, the lower of the first two neighbours (in one 2x2 window) that
-    differ, and are above -128, is lowered by one: still below that window's maximum; the max pool after conv1 hides the change, so
+    differ, and are above -128, is lowered by one: still below that window's maximum; the max pool
+    after conv1 hides the change, so
     the logits still equal the reference. conv1's out_crc does not."""
     model = load("kws_cnn")
     assert [(l.name, l.op) for l in model.graph.layers[:2]] == [("conv1", "conv2d"), ("pool1", "maxpool2d")]
-    source = generate(model).source.replace("hk_status hk_model_run_layer(uint32_t index)\n{",
-                                             "static hk_status run_layer(uint32_t index)\n{")
+    source = generate(model).source.replace(
+        "hk_status hk_model_run_layer(uint32_t index)\n{", "static hk_status run_layer(uint32_t index)\n{"
+    )
     source += """
 hk_status hk_model_run_layer(uint32_t index)
 {

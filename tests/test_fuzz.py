@@ -5,8 +5,9 @@ import dataclasses
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -64,14 +65,20 @@ def test_rounding_bug_is_caught_shrunk_and_reproducible(tmp_path: Path) -> None:
     failure = report.failures[0]
     assert "--replay" in failure.command() and failure.minimal.op == failure.original.op
     # the reproducer is no larger than the original, fails on the mutant and passes on the real kernels
-    assert json.loads(failure.minimal.config_json()).get("n_in", 0) <= json.loads(failure.original.config_json()).get("n_in", 0)
+    assert json.loads(failure.minimal.config_json()).get("n_in", 0) <= json.loads(failure.original.config_json()).get(
+        "n_in", 0
+    )
     assert not replay(failure.minimal.config_json(), TARGET, firmware_dir=tree).ok
     assert replay(failure.minimal.config_json(), TARGET).ok
 
 
 def test_a_kernel_that_rejects_valid_parameters_fails_only_its_cases(tmp_path: Path) -> None:
-    tree = mutant(tmp_path, "kernels/src/hk_relu_s8.c", "    for (int32_t i = 0; i < size; i++) {",
-                  "    if (size > 0) {\n        return HK_ERR_DIMS;\n    }\n    for (int32_t i = 0; i < size; i++) {")
+    tree = mutant(
+        tmp_path,
+        "kernels/src/hk_relu_s8.c",
+        "    for (int32_t i = 0; i < size; i++) {",
+        "    if (size > 0) {\n        return HK_ERR_DIMS;\n    }\n    for (int32_t i = 0; i < size; i++) {",
+    )
     report = run_fuzz(["pad2d", "relu"], 4, 2, TARGET, firmware_dir=tree)
     assert report.per_op == {"pad2d": [4, 0], "relu": [0, 4]}
     assert all("status 2" in f.reason for f in report.failures)
@@ -95,7 +102,8 @@ def shrink_steps(original: dict[str, Any], candidate: dict[str, Any]) -> list[st
             assert (old, new) == ("explicit", "valid"), f"padding: {old} -> {new} is not simpler"
         elif key == "pads":
             assert (new is None and candidate["padding"] == "valid") or (
-                len(new) == len(old) and all(0 <= n <= o for n, o in zip(new, old))), f"pads: {old} -> {new}"
+                len(new) == len(old) and all(0 <= n <= o for n, o in zip(new, old))
+            ), f"pads: {old} -> {new}"
         else:
             assert key in NEUTRAL and new == NEUTRAL[key], f"{key}: {old!r} -> {new!r} is not neutral"
     return steps
@@ -123,7 +131,8 @@ ALIAS_VIEW = re.compile(r"\{\(const int8_t \*\)(c\d+_in0), (\d+)\}")
 
 @pytest.mark.parametrize(("offset", "extra"), [(1, 0), (0, -1)], ids=["one-byte-late", "one-byte-short"])
 def test_a_misplaced_or_missized_alias_view_fails_reshape_and_flatten(
-        monkeypatch: pytest.MonkeyPatch, offset: int, extra: int) -> None:
+    monkeypatch: pytest.MonkeyPatch, offset: int, extra: int
+) -> None:
     """Reshape and flatten run no kernel: the output view aimed at their input is their whole
     implementation, so the fuzz must fail when that view starts or ends a byte off."""
     ops = list(ALIASES)
@@ -131,8 +140,9 @@ def test_a_misplaced_or_missized_alias_view_fails_reshape_and_flatten(
 
     def broken(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
         gen = generate_suite(name, suite)
-        source, views = ALIAS_VIEW.subn(lambda m: f"{{(const int8_t *){m[1]} + {offset}, {int(m[2]) + extra}}}",
-                                        gen.source)
+        source, views = ALIAS_VIEW.subn(
+            lambda m: f"{{(const int8_t *){m[1]} + {offset}, {int(m[2]) + extra}}}", gen.source
+        )
         assert views == len(suite)
         return dataclasses.replace(gen, source=source)
 

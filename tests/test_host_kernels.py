@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -89,7 +90,9 @@ def test_softmax_matches_tflite_generated_vectors(host: HostKernels) -> None:
     case = case_from_json('{"op":"softmax","rows":1,"depth":5,"in_scale_exp":-4,"beta":1.0,"in_zp":0,"out_zp":0,'
                           '"focus":"none","data":"uniform","act":"none","requant":"auto","bias":"small","seed":1}')
     for mult, shift, diff_min, x, want in vectors:
-        k = dataclasses.replace(case.constants, multipliers=np.array([mult]), shifts=np.array([shift]), diff_min=diff_min)
+        k = dataclasses.replace(
+            case.constants, multipliers=np.array([mult]), shifts=np.array([shift]), diff_min=diff_min
+        )
         x = np.array(x, dtype=np.int8)
         call = kernel_call(case.layer, k, [x.shape], x.shape)
         assert call is not None
@@ -101,15 +104,17 @@ def _replace_field(call: KernelCall, struct: str, path: tuple[int, ...], value: 
     def put(fields: tuple, path: tuple[int, ...]) -> tuple:
         head, *rest = path
         new = put(fields[head], tuple(rest)) if rest else value
-        return fields[:head] + (new,) + fields[head + 1:]
+        return fields[:head] + (new,) + fields[head + 1 :]
 
-    args = tuple(dataclasses.replace(a, fields=put(a.fields, path)) if isinstance(a, CStruct) and a.name == struct
-                 else a for a in call.args)
+    args = tuple(
+        dataclasses.replace(a, fields=put(a.fields, path)) if isinstance(a, CStruct) and a.name == struct else a
+        for a in call.args
+    )
     return dataclasses.replace(call, args=args)
 
 
 def _replace_arg(call: KernelCall, index: int, value: Any) -> KernelCall:
-    return dataclasses.replace(call, args=call.args[:index] + (value,) + call.args[index + 1:])
+    return dataclasses.replace(call, args=call.args[:index] + (value,) + call.args[index + 1 :])
 
 
 def _a_case(op: str) -> KernelCase:
@@ -129,13 +134,40 @@ BAD_CALLS = [
     ("conv2d", "activation min above max", lambda c: _replace_field(c, "params", (5,), (10, -10)), 3),
     ("conv2d", "filter channels unlike the input's", lambda c: _replace_field(c, "filter_dims", (2,), 99), 2),
     ("conv2d", "NULL input", lambda c: _replace_arg(c, 4, None), 1),
-    ("conv2d", "kernel larger than the padded input",
-     lambda c: _replace_field(_replace_field(c, "filter_dims", (0,), 99), "params", (4,), (0, 0, 0, 0)), 2),
-    ("depthwise_conv2d", "filter channels unlike the input's", lambda c: _replace_field(c, "filter_dims", (2,), 1000), 2),
-    ("dense", "shift above 30", lambda c: _replace_field(c, "quant", (1,), dataclasses.replace(
-        c.args[2].fields[1], values=np.full_like(c.args[2].fields[1].values, 31))), 3),
-    ("dense", "negative multiplier", lambda c: _replace_field(c, "quant", (0,), dataclasses.replace(
-        c.args[2].fields[0], values=np.full_like(c.args[2].fields[0].values, -5))), 3),
+    (
+        "conv2d",
+        "kernel larger than the padded input",
+        lambda c: _replace_field(_replace_field(c, "filter_dims", (0,), 99), "params", (4,), (0, 0, 0, 0)),
+        2,
+    ),
+    (
+        "depthwise_conv2d",
+        "filter channels unlike the input's",
+        lambda c: _replace_field(c, "filter_dims", (2,), 1000),
+        2,
+    ),
+    (
+        "dense",
+        "shift above 30",
+        lambda c: _replace_field(
+            c,
+            "quant",
+            (1,),
+            dataclasses.replace(c.args[2].fields[1], values=np.full_like(c.args[2].fields[1].values, 31)),
+        ),
+        3,
+    ),
+    (
+        "dense",
+        "negative multiplier",
+        lambda c: _replace_field(
+            c,
+            "quant",
+            (0,),
+            dataclasses.replace(c.args[2].fields[0], values=np.full_like(c.args[2].fields[0].values, -5)),
+        ),
+        3,
+    ),
     ("dense", "requantizer count unlike the channels", lambda c: _replace_field(c, "quant", (2,), 1000), 3),
     ("dense", "NULL weights", lambda c: _replace_arg(c, 6, None), 1),
     ("maxpool2d", "padding as large as the window", lambda c: _replace_field(c, "params", (1,), (9, 9, 9, 9)), 2),
@@ -151,8 +183,9 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("op, what, mutate, status", BAD_CALLS, ids=[f"{b[0]}: {b[1]}" for b in BAD_CALLS])
-def test_kernels_reject_bad_parameters_without_writing(op: str, what: str, mutate: Any, status: int,
-                                                       host: HostKernels) -> None:
+def test_kernels_reject_bad_parameters_without_writing(
+    op: str, what: str, mutate: Any, status: int, host: HostKernels
+) -> None:
     case = _a_case(op)
     call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
     assert call is not None
@@ -163,7 +196,7 @@ def test_kernels_reject_bad_parameters_without_writing(op: str, what: str, mutat
 
 
 def test_ctypes_structs_match_the_c_layout(tmp_path: Path) -> None:
-    lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "hk_nn_types.h"', "int main(void) {"]
+    lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "hk_nn_types.h"', "int main(void) {"]
     for name, cls in STRUCTS.items():
         lines.append(f'printf("{name} %zu\\n", sizeof({name}));')
         for field, _ in cls._fields_:
@@ -173,7 +206,9 @@ def test_ctypes_structs_match_the_c_layout(tmp_path: Path) -> None:
     src.write_text("\n".join(lines))
     exe = tmp_path / "layout"
     subprocess.run(["gcc", "-I", str(FIRMWARE_DIR / "kernels" / "include"), str(src), "-o", str(exe)], check=True)
-    c_layout = dict(line.split() for line in subprocess.run([str(exe)], capture_output=True, text=True).stdout.splitlines())
+    c_layout = dict(
+        line.split() for line in subprocess.run([str(exe)], capture_output=True, text=True).stdout.splitlines()
+    )
     for name, cls in STRUCTS.items():
         assert int(c_layout[name]) == __import__("ctypes").sizeof(cls), name
         for field, _ in cls._fields_:

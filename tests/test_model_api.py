@@ -2,15 +2,16 @@
 cause, instead of wrapping a value, ignoring it, or failing inside numpy."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
+from harness.calibration import calibrate
 from harness.errors import InputError
 from harness.model import Graph, GraphBuilder, Layer, ModelError, Tensor
 from harness.quant import QuantParams
-from harness.calibration import calibrate
 from harness.reference import run_int8
 
 Q = QuantParams(0.05, 0)

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from harness.build import build_firmware
-from harness.emu import make_emulator
-from harness.model import GraphBuilder
-from harness.model.ops import OPS
 from harness.calibration import calibrate
+from harness.emu import make_emulator
+from harness.model import GraphBuilder, Model
+from harness.model.ops import OPS
 from harness.reference import run_int8
 from harness.targets import get_target
 from harness.verify import crc32_of, reference_logits
-from harness.model import Model
 from harness.zoo.common import sinus, wave_samples
 
 pytestmark = pytest.mark.emulator

@@ -58,11 +58,14 @@ def test_a_failing_test_carries_the_uart_transcript(pytester: pytest.Pytester) -
     """)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*harness UART transcript (xor_mlp): *uart.log*", "@boot proto=1 *", "@done status=ok *"])
+    result.stdout.fnmatch_lines(
+        ["*harness UART transcript (xor_mlp): *uart.log*", "@boot proto=1 *", "@done status=ok *"]
+    )
 
 
 def test_verify_fails_with_the_problem_kind_when_the_golden_file_differs(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     golden = tmp_path / "golden"
     shutil.copytree(PACKAGE_DIR / "golden" / "xor_mlp", golden / "xor_mlp")
     path = golden / "xor_mlp" / "stm32f405.txt"
@@ -71,7 +74,8 @@ def test_verify_fails_with_the_problem_kind_when_the_golden_file_differs(
     rows[0][0] += 1 if rows[0][0] < 127 else -1
     path.write_text(format_golden("xor_mlp", "stm32f405", rows))
     monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(golden))
-    pytester.makepyfile(test_golden="""
+    pytester.makepyfile(
+        test_golden="""
         import pytest
         from harness.errors import VerificationFailed
 
@@ -81,15 +85,18 @@ def test_verify_fails_with_the_problem_kind_when_the_golden_file_differs(
                 device.verify()
             assert info.value.kind == "differs" and info.value.exit_code == 1
             assert "differ from" in info.value.message and "stm32f405.txt" in info.value.message
-    """)
+    """
+    )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_the_device_fixture_without_a_model_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_misuse="""
+    pytester.makepyfile(
+        test_misuse="""
         def test_no_model(device):
             pass
-    """)
+    """
+    )
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert "parametrize it indirectly with a model name" in result.stdout.str()
     assert result.ret != 0
@@ -103,13 +110,15 @@ def test_a_missing_emulator_skips_with_the_fix(pytester: pytest.Pytester, monkey
     for tool in (gcc, cmake):
         (bin_dir / Path(tool).name).symlink_to(tool)
     monkeypatch.setenv("PATH", str(bin_dir))  # a toolchain, but no qemu-system-arm
-    pytester.makepyfile(test_skip="""
+    pytester.makepyfile(
+        test_skip="""
         import pytest
 
         @pytest.mark.parametrize("device", ["xor_mlp"], indirect=True)
         def test_needs_qemu(device):
             raise AssertionError("must not run")
-    """)
+    """
+    )
     result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*qemu-system-arm not found on PATH*make bootstrap*"])

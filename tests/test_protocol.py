@@ -62,8 +62,14 @@ DONE = format_record("done", status="ok", stack_used=100, stack_size=1024)
 
 def test_firmware_run_assembles_records() -> None:
     run = FirmwareRun()
-    for line in (BOOT, MODEL, format_record("layer", sample=0, index=1, cycles=7, out_crc="0x0000000a"),
-                 format_record("layer", sample=0, index=0, cycles=5, out_crc="0xdeadbeef"), format_record("logits", sample=0, v="1,2,3"), DONE):
+    for line in (
+        BOOT,
+        MODEL,
+        format_record("layer", sample=0, index=1, cycles=7, out_crc="0x0000000a"),
+        format_record("layer", sample=0, index=0, cycles=5, out_crc="0xdeadbeef"),
+        format_record("logits", sample=0, v="1,2,3"),
+        DONE,
+    ):
         rec = parse_line(line)
         assert rec is not None
         run.feed(rec)
@@ -99,13 +105,16 @@ class ScriptedSource:
         return b""
 
 
-def stream(chunks: list[str | bytes], then: str = "hang", timeout: float = 600.0,
-           transcript: Path | None = None) -> RecordStream:
+def stream(
+    chunks: list[str | bytes], then: str = "hang", timeout: float = 600.0, transcript: Path | None = None
+) -> RecordStream:
     return RecordStream(ScriptedSource(chunks, then), timeout, transcript)
 
 
 def test_run_to_completion_reads_split_lines_and_skips_noise(tmp_path: Path) -> None:
-    text = "".join(lines(BOOT, MODEL)) + "some banner\n" + "".join(lines(format_record("logits", sample=0, v="4"), DONE))
+    text = (
+        "".join(lines(BOOT, MODEL)) + "some banner\n" + "".join(lines(format_record("logits", sample=0, v="4"), DONE))
+    )
     chunks = [text[i : i + 7] for i in range(0, len(text), 7)]
     records = stream(chunks, transcript=tmp_path / "uart.log")
     run = records.run_to_completion()
@@ -170,9 +179,18 @@ def test_reading_before_start_is_a_named_error() -> None:
         emu.expect("boot")
 
 
-FAULT = format_record("fault", exception=3, pc="0x08000123", lr="0x08000045", xpsr="0x01000000",
-                      cfsr="0x00000400", hfsr="0x40000000", mmfar="0x00000000", bfar="0x00000000",
-                      exc_return="0xfffffff9")
+FAULT = format_record(
+    "fault",
+    exception=3,
+    pc="0x08000123",
+    lr="0x08000045",
+    xpsr="0x01000000",
+    cfsr="0x00000400",
+    hfsr="0x40000000",
+    mmfar="0x00000000",
+    bfar="0x00000000",
+    exc_return="0xfffffff9",
+)
 
 
 # The fail-fast tests give the emulator a 600 s timeout: finishing inside a minute shows the fault

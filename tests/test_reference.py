@@ -123,8 +123,8 @@ def test_avgpool_counts_only_in_bounds_values() -> None:
 
 
 def test_add_known_answer() -> None:
-    from harness.model.graph import Layer
     from harness.model.constants import LayerConstants, add_requantizers
+    from harness.model.graph import Layer
     from harness.reference import run_layer_int8
 
     a_q, b_q, out_q = QuantParams(0.5, 0), QuantParams(0.25, 10), QuantParams(1.0, -3)

@@ -2,8 +2,8 @@
 fails with the kind of problem that says whose fault it is, and a whole, correct run passes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import pytest
 
@@ -20,7 +20,7 @@ SAMPLES = len(REFERENCE.logits)
 LAYERS = len(MODEL.graph.layers)
 
 
-def stream(logits: Optional[list[list[int]]] = None, stack_used: int = 200) -> list[str]:
+def stream(logits: list[list[int]] | None = None, stack_used: int = 200) -> list[str]:
     """The records a correct firmware prints for xor_mlp."""
     rows = REFERENCE.logits if logits is None else logits
     out = [
@@ -29,15 +29,16 @@ def stream(logits: Optional[list[list[int]]] = None, stack_used: int = 200) -> l
                       weights=0, arena=8),
     ]
     for s in range(SAMPLES):
-        out += [format_record("layer", sample=s, index=i, cycles=100 + i, out_crc=f"{REFERENCE.layer_crcs[(s, i)]:#010x}")
-                for i in range(LAYERS)]
+        out += [
+            format_record("layer", sample=s, index=i, cycles=100 + i, out_crc=f"{REFERENCE.layer_crcs[(s, i)]:#010x}")
+            for i in range(LAYERS)
+        ]
     out += [format_record("logits", sample=s, v=",".join(map(str, row))) for s, row in enumerate(rows)]
     out.append(format_record("done", status="ok", stack_used=stack_used, stack_size=16384))
     return out
 
 
-def judge(lines: list[str], golden: Optional[list[list[int]]] = REFERENCE.logits,
-          ended: Optional[Problem] = None) -> Verdict:
+def judge(lines: list[str], golden: list[list[int]] | None = REFERENCE.logits, ended: Problem | None = None) -> Verdict:
     run = FirmwareRun()
     for line in lines:
         rec = parse_line(line)
@@ -54,8 +55,17 @@ def test_a_whole_correct_run_verifies_and_lists_every_check() -> None:
     v = judge(stream())
     assert v.match and v.problems == []
     assert [c.name for c in v.checks] == [
-        "boot record", "model record", "build id", "finished", "layer records", "layer outputs = reference",
-        "logits = reference", "logits = golden", "not degenerate", "stack"]
+        "boot record",
+        "model record",
+        "build id",
+        "finished",
+        "layer records",
+        "layer outputs = reference",
+        "logits = reference",
+        "logits = golden",
+        "not degenerate",
+        "stack",
+    ]
     assert all(c.ok for c in v.checks)
 
 
@@ -73,28 +83,78 @@ CASES: dict[str, tuple[Callable[[list[str]], list[str]], str, str]] = {
     # id: (change to the stream, expected problem kind, fragment of its message)
     "no boot record": (without("boot"), "records", "no @boot record"),
     "no model record": (without("model"), "records", "no @model record"),
-    "a layer record missing": (lambda ls: [l for l in ls if not l.startswith("@layer sample=1 index=2 ")],
-                               "records", "missing (sample, layer) [(1, 2)]"),
+    "a layer record missing": (
+        lambda ls: [l for l in ls if not l.startswith("@layer sample=1 index=2 ")],
+        "records",
+        "missing (sample, layer) [(1, 2)]",
+    ),
     "a layer record repeated": (lambda ls: ls[:3] + [ls[2]] + ls[3:], "records", "repeated"),
     "the boot record repeated (a reset)": (lambda ls: ls + [ls[0]], "records", "repeated"),
     "an intermediate layer differs, absorbed downstream": (
-        replace_layer(2, 1, REFERENCE.layer_crcs[(2, 1)] ^ 1), "differs", "1 'relu1' (relu) on sample 2"),
-    "a wrong build id": (lambda ls: [l if not l.startswith("@model") else format_record(
-        "model", name="xor_mlp", build="fedcba9876543210", layers=LAYERS, samples=SAMPLES, input=2, output=1,
-        weights=0, arena=8) for l in ls], "environment", "not the one just built"),
+        replace_layer(2, 1, REFERENCE.layer_crcs[(2, 1)] ^ 1),
+        "differs",
+        "1 'relu1' (relu) on sample 2",
+    ),
+    "a wrong build id": (
+        lambda ls: [
+            l
+            if not l.startswith("@model")
+            else format_record(
+                "model",
+                name="xor_mlp",
+                build="fedcba9876543210",
+                layers=LAYERS,
+                samples=SAMPLES,
+                input=2,
+                output=1,
+                weights=0,
+                arena=8,
+            )
+            for l in ls
+        ],
+        "environment",
+        "not the one just built",
+    ),
     "no done record": (without("done"), "records", "did not finish"),
-    "a fault": (lambda ls: ls[:5] + [format_record(
-        "fault", exception=3, pc="0x08000123", lr="0x0", xpsr="0x0", cfsr="0x0", hfsr="0x0", mmfar="0x0", bfar="0x0"),
-        format_record("done", status="fault", stack_used=1, stack_size=16384)], "fault", "HardFault"),
-    "a kernel error": (lambda ls: ls[:5] + [format_record("error", sample=0, layer=3, status=2),
-                                            format_record("done", status="error", stack_used=1, stack_size=16384)],
-                       "error", "layer 3 'sigmoid' returned status 2"),
+    "a fault": (
+        lambda ls: (
+            ls[:5]
+            + [
+                format_record(
+                    "fault",
+                    exception=3,
+                    pc="0x08000123",
+                    lr="0x0",
+                    xpsr="0x0",
+                    cfsr="0x0",
+                    hfsr="0x0",
+                    mmfar="0x0",
+                    bfar="0x0",
+                ),
+                format_record("done", status="fault", stack_used=1, stack_size=16384),
+            ]
+        ),
+        "fault",
+        "HardFault",
+    ),
+    "a kernel error": (
+        lambda ls: (
+            ls[:5]
+            + [
+                format_record("error", sample=0, layer=3, status=2),
+                format_record("done", status="error", stack_used=1, stack_size=16384),
+            ]
+        ),
+        "error",
+        "layer 3 'sigmoid' returned status 2",
+    ),
 }
 
 
 @pytest.mark.parametrize("change, kind, fragment", CASES.values(), ids=list(CASES))
 def test_an_incomplete_or_wrong_run_fails_with_its_kind(
-        change: Callable[[list[str]], list[str]], kind: str, fragment: str) -> None:
+    change: Callable[[list[str]], list[str]], kind: str, fragment: str
+) -> None:
     v = judge(change(stream()))
     assert not v.match
     assert kind in kinds(v)
@@ -107,12 +167,15 @@ def test_the_stack_used_to_its_last_byte_is_an_overflow() -> None:
     assert kinds(v) == ["stack"] and not v.match and exit_code_of(v.problems) == EXIT_FIRMWARE
 
 
-@pytest.mark.parametrize("logits, what", [
-    (REFERENCE.logits + [REFERENCE.logits[0]], "an extra sample"),
-    ([row + [0] for row in REFERENCE.logits], "an extra value in every sample"),
-    (REFERENCE.logits[:-1] + [REFERENCE.logits[-1] + [1, 2]], "ragged rows"),
-    (REFERENCE.logits[:-1], "a missing sample"),
-])
+@pytest.mark.parametrize(
+    "logits, what",
+    [
+        (REFERENCE.logits + [REFERENCE.logits[0]], "an extra sample"),
+        ([row + [0] for row in REFERENCE.logits], "an extra value in every sample"),
+        (REFERENCE.logits[:-1] + [REFERENCE.logits[-1] + [1, 2]], "ragged rows"),
+        (REFERENCE.logits[:-1], "a missing sample"),
+    ],
+)
 def test_extra_missing_or_ragged_logits_differ(logits: list[list[int]], what: str) -> None:
     lines = [l for l in stream() if not l.startswith("@logits")]
     lines[-1:-1] = [format_record("logits", sample=s, v=",".join(map(str, row))) for s, row in enumerate(logits)]

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from harness.build import ModelTooLarge, build_firmware
-from harness.cli import main
-from harness.model import GraphBuilder
 from harness.calibration import calibrate
+from harness.cli import main
+from harness.model import GraphBuilder, Model
 from harness.targets import get_target
 from harness.verify import degenerate, float_parity, reference_logits
 from harness.verify.sqnr import layer_sqnr, lowest_sqnr
 from harness.zoo import ZOO, load
-from harness.model import Model
 from harness.zoo.common import pattern_samples
 
 TARGET = get_target("stm32f405")
@@ -116,7 +115,11 @@ def test_harness_run_verifies_every_model(name: str, tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["match"] and data["parity"]["ok"] and data["float_free"]
     assert data["total_count"] > 0 and data["total_count"] == sum(l["count"] for l in data["layers"])
-    assert data["unit"] == "instructions" and data["total_instructions"] == data["total_count"] and "total_cycles" not in data
+    assert (
+        data["unit"] == "instructions"
+        and data["total_instructions"] == data["total_count"]
+        and "total_cycles" not in data
+    )
     assert 0 < data["flash_bytes"] <= TARGET.flash.size and 0 < data["ram_bytes"] <= TARGET.ram.size
     assert 0 < data["stack_used_bytes"] < data["stack_reserved_bytes"]
     assert data["weight_bytes"] > 0 and data["arena_bytes"] > 0

@@ -4,14 +4,14 @@ instructions under QEMU (icount), cycles on silicon (dwt), ticks of a board time
 
 The code is in harness.bench.measure; this file only re-exports it."""
 from harness.bench.measure import (
+    DETERMINISTIC,
+    RUNS,
     BenchLayer,
     BenchReport,
-    DETERMINISTIC,
     Log,
     ModelBench,
     NotRepeatable,
     Provenance,
-    RUNS,
     bench_model,
     run_bench,
 )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from harness.bench import DETERMINISTIC, BenchReport
 from harness.errors import InputError
@@ -33,11 +32,11 @@ class BaselineError(InputError):
     pass
 
 
-def baseline_path(directory: Optional[Path], target: str) -> Path:
+def baseline_path(directory: Path | None, target: str) -> Path:
     return (directory if directory is not None else golden_dir() / "cycles") / f"{target}.json"
 
 
-def read_baseline(path: Path) -> Optional[dict]:
+def read_baseline(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
@@ -124,7 +123,7 @@ class Comparison:
         return out
 
 
-def compare(report: BenchReport, path: Path, tolerance_pct: Optional[float] = None) -> Comparison:
+def compare(report: BenchReport, path: Path, tolerance_pct: float | None = None) -> Comparison:
     data = read_baseline(path)
     if data is None:
         raise BaselineError(f"no baseline of counts at {path}: create it with `harness bench --all --update-baseline`")
@@ -139,17 +138,22 @@ def compare(report: BenchReport, path: Path, tolerance_pct: Optional[float] = No
     for key in ("compiler", "emulator_version"):
         now = getattr(report.provenance, key)
         if recorded.get(key) and recorded[key] != now:
-            result.notes.append(f"{key} differs from the baseline's ({recorded[key]} vs {now}); counts may move for that reason")
+            result.notes.append(
+                f"{key} differs from the baseline's ({recorded[key]} vs {now}); counts may move for that reason")
     for m in report.models:
         base = data["models"].get(m.model)
         if base is None:
-            result.missing.append(f"{m.model} has no baseline; record it with `harness bench {m.model} --update-baseline`")
+            result.missing.append(
+                f"{m.model} has no baseline; record it with `harness bench {m.model} --update-baseline`"
+            )
             continue
         old_layers = {(l["index"], l["name"]): l["count"] for l in base["layers"]}
         for l in m.layers:
             old = old_layers.get((l.index, l.name))
             if old is None:
-                result.missing.append(f"{m.model} layer {l.index} '{l.name}' is not in the baseline (the model changed)")
+                result.missing.append(
+                    f"{m.model} layer {l.index} '{l.name}' is not in the baseline (the model changed)"
+                )
                 continue
             change = Change(m.model, l.index, l.name, l.op, old, l.count)
             if l.count > old * (1.0 + tol / 100.0):

@@ -9,22 +9,22 @@ checked against the integer reference too: a fast wrong kernel is not an improve
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 from harness import __version__
 from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
+from harness.model import Model
 from harness.model.constants import layer_constants
 from harness.protocol.counters import unit_of
 from harness.results import LayerRow
 from harness.session import build, emulate, judge, layer_rows
 from harness.targets import Target
 from harness.verify import compute_reference
-from harness.model import Model
 
 Log = Callable[[str], None]
 #: Counters whose counts are exact and repeat run after run.
@@ -44,7 +44,7 @@ class BenchLayer(LayerRow):
     activation_bytes: int = 0  # its input and output tensors
 
     @property
-    def macs_per_count(self) -> Optional[float]:
+    def macs_per_count(self) -> float | None:
         return self.macs / self.count if self.macs and self.count else None
 
 
@@ -160,10 +160,10 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
 
 
 def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
-              log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
+              log: Log | None = None, firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
     """Benchmark `names`; `firmware_dir` lets tests measure a modified firmware tree."""
     say = log or (lambda msg: None)
-    report: Optional[BenchReport] = None
+    report: BenchReport | None = None
     for i, name in enumerate(names, start=1):
         say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
         bench, version = bench_model(name, target, emulator, timeout, firmware_dir)

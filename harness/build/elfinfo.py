@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
@@ -19,7 +18,7 @@ class Footprint:
     stack_bytes: int  # reserved stack (part of ram_bytes)
 
 
-def _inside(addr: int, region: Optional[Region]) -> bool:
+def _inside(addr: int, region: Region | None) -> bool:
     return region is not None and region.origin <= addr < region.origin + region.size
 
 
@@ -41,7 +40,7 @@ def footprint(elf: Path, target: Target) -> Footprint:
     return Footprint(flash, ram, stack)
 
 
-def function_at(elf: Path, address: int) -> Optional[str]:
+def function_at(elf: Path, address: int) -> str | None:
     """Name of the function containing `address` (Thumb bit ignored), for fault reports."""
     address &= ~1
     with open(elf, "rb") as f:

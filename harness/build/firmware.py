@@ -8,17 +8,17 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable, Optional
 
 from harness.build.elfinfo import Footprint, footprint
 from harness.codegen import generate
 from harness.errors import BuildError, EnvironmentProblem, InputError
 from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
-from harness.targets import Target
 from harness.model import Model
+from harness.targets import Target
 
 #: The C sources, CMake files and linker scripts: package data, found through the package so that an
 #: installed wheel builds as a checkout does.
@@ -61,7 +61,7 @@ def require_tool(name: str) -> str:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiler_version() -> str:
     gcc = require_tool("arm-none-eabi-gcc")
     out = subprocess.run([gcc, "--version"], capture_output=True, text=True, check=False).stdout
@@ -119,10 +119,15 @@ class Image:
     cached: bool
 
 
-def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Path, model_flags: tuple[str, ...]) -> None:
+def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Path,
+               model_flags: tuple[str, ...]) -> None:
     _run(
         [
-            require_tool("cmake"), "-S", str(firmware_dir), "-B", str(cmake_dir),
+            require_tool("cmake"),
+            "-S",
+            str(firmware_dir),
+            "-B",
+            str(cmake_dir),
             f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}",
             f"-DHK_PLATFORM={target.platform}",
             f"-DHK_BOARD={target.board}",
@@ -148,14 +153,16 @@ def _write_model(gen_dir: Path, source: str, key: str, memory: str) -> None:
 
 
 def _compile(cmake_dir: Path) -> None:
-    _run([require_tool("cmake"), "--build", str(cmake_dir), "-j", str(os.cpu_count() or 1)], cmake_dir.parent, "compile")
+    _run(
+        [require_tool("cmake"), "--build", str(cmake_dir), "-j", str(os.cpu_count() or 1)], cmake_dir.parent, "compile"
+    )
 
 
 def build_image(
     name: str,
     source: str,
     target: Target,
-    log: Optional[Callable[[str], None]] = None,
+    log: Callable[[str], None] | None = None,
     firmware_dir: Path = FIRMWARE_DIR,
     model_flags: tuple[str, ...] = (),
 ) -> Image:
@@ -178,8 +185,10 @@ def build_image(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _intact(elf, stamp):
             if stamp.exists():
-                say(f"the cached image {elf} is not the one that was built (its hash differs or was not "
-                    "recorded): rebuilding it")
+                say(
+                    f"the cached image {elf} is not the one that was built (its hash differs or was not "
+                    "recorded): rebuilding it"
+                )
                 stamp.unlink()
             cached = False
             say(f"building {name} for {target.name} in {out_dir}")
@@ -230,7 +239,7 @@ class ScratchBuilder:
     def close(self) -> None:
         remove(self._owned)
 
-    def __enter__(self) -> "ScratchBuilder":
+    def __enter__(self) -> ScratchBuilder:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -238,7 +247,7 @@ class ScratchBuilder:
 
 
 def build_firmware(
-    model: Model, target: Target, log: Optional[Callable[[str], None]] = None, firmware_dir: Path = FIRMWARE_DIR
+    model: Model, target: Target, log: Callable[[str], None] | None = None, firmware_dir: Path = FIRMWARE_DIR
 ) -> Firmware:
     """The ELF for (model, target), from the cache when its inputs are unchanged."""
     gen = generate(model)

@@ -11,10 +11,11 @@ import ctypes
 import fcntl
 import hashlib
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from harness.codegen.calls import (
     KernelCall,
     kernel_call,
 )
-from harness.model.graph import Layer
 from harness.model.constants import LayerConstants
+from harness.model.graph import Layer
 
 HOST_CFLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-fwrapv", "-Wall", "-Wextra", "-Werror")
 GUARD_BYTES = 64
@@ -94,7 +95,7 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_host_library(firmware_dir: Path = FIRMWARE_DIR) -> Path:
     """libhk_kernels.so from harness/firmware/kernels, cached by the hash of its sources and flags.
     `firmware_dir` lets tests build a mutated copy of the kernels."""
@@ -177,8 +178,9 @@ class HostKernels:
         fn = getattr(self.lib, call.function)
         fn.restype = ctypes.c_int
         status = fn(*args)
-        guards = bool(np.all(guarded[:GUARD_BYTES] == GUARD_VALUE) and np.all(guarded[GUARD_BYTES + out_size:] == GUARD_VALUE))
-        return status, guarded[GUARD_BYTES:GUARD_BYTES + out_size].copy(), guards
+        before, after = guarded[:GUARD_BYTES], guarded[GUARD_BYTES + out_size :]
+        guards = bool(np.all(before == GUARD_VALUE) and np.all(after == GUARD_VALUE))
+        return status, guarded[GUARD_BYTES : GUARD_BYTES + out_size].copy(), guards
 
     def run(self, layer: Layer, k: LayerConstants, inputs: Sequence[np.ndarray], out_shape: tuple) -> HostResult:
         """One layer on one sample (inputs without the batch axis), through its C kernel."""

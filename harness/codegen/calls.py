@@ -7,14 +7,14 @@ turns the same description into ctypes objects, so the two can never call a kern
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
 
 import numpy as np
 
+from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants
 from harness.model.graph import Layer
 from harness.model.ops import resolve_padding
-from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants
 
 Shape = tuple[int, ...]
 
@@ -41,7 +41,7 @@ class CStruct:
 class Buffer:
     """An activation tensor: input `index` of the layer, or its output when index is None."""
 
-    index: Optional[int]
+    index: int | None
 
 
 class Context:
@@ -50,7 +50,7 @@ class Context:
 
 CONTEXT = Context()
 OUTPUT = Buffer(None)
-Arg = Union[CStruct, CArray, Buffer, Context, int]
+Arg = CStruct | CArray | Buffer | Context | int
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,30 @@ def _gap(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Kerne
 
 def _pad(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     pads = CStruct("pads", "hk_padding", tuple(layer.attrs["pads"]))
-    return KernelCall("hk_pad2d_s8", (_dims("in_dims", ins[0]), Buffer(0), pads, k.input_zp, _dims("out_dims", out), OUTPUT))
+    return KernelCall("hk_pad2d_s8",
+                      (_dims("in_dims", ins[0]), Buffer(0), pads, k.input_zp, _dims("out_dims", out), OUTPUT))
 
 
 def _add(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     multipliers, shifts = k.requantizers()
     m, s = [int(v) for v in multipliers], [int(v) for v in shifts]
-    params = CStruct("params", "hk_add_params", (
-        -k.input_zp, m[0], s[0], -k.input2_zp, m[1], s[1], k.output_zp, m[2], s[2], ADD_LEFT_SHIFT, _act(k),
-    ))
+    params = CStruct(
+        "params",
+        "hk_add_params",
+        (
+            -k.input_zp,
+            m[0],
+            s[0],
+            -k.input2_zp,
+            m[1],
+            s[1],
+            k.output_zp,
+            m[2],
+            s[2],
+            ADD_LEFT_SHIFT,
+            _act(k),
+        ),
+    )
     return KernelCall("hk_add_s8", (params, _size(out), Buffer(0), Buffer(1), OUTPUT))
 
 
@@ -195,7 +210,7 @@ CALLS: dict[str, Callable[[Layer, LayerConstants, list[Shape], Shape], KernelCal
 ALIASES = ("reshape", "flatten")
 
 
-def kernel_call(layer: Layer, k: LayerConstants, in_shapes: list[Shape], out_shape: Shape) -> Optional[KernelCall]:
+def kernel_call(layer: Layer, k: LayerConstants, in_shapes: list[Shape], out_shape: Shape) -> KernelCall | None:
     """The kernel call of one layer, or None for an alias (reshape, flatten)."""
     if layer.op in ALIASES:
         return None

@@ -8,8 +8,8 @@ The output is deterministic text; its hash is part of the build cache key.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -22,9 +22,9 @@ from harness.codegen.calls import (
     KernelCall,
     kernel_call,
 )
-from harness.model.graph import Graph, Layer
-from harness.model.constants import LayerConstants, layer_constants
 from harness.model import Model
+from harness.model.constants import LayerConstants, layer_constants
+from harness.model.graph import Graph, Layer
 
 ALIGN = 4
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import abc
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
 
 from harness.defaults import DEFAULT_TIMEOUT
 from harness.errors import EmulatorError, EnvironmentProblem, InputError, UsageError
@@ -29,13 +28,13 @@ class Emulator(abc.ABC):
     name = "emulator"
 
     def __init__(self, elf: Path, target: Target, timeout: float = DEFAULT_TIMEOUT,
-                 run_dir: Optional[Path] = None):
+                 run_dir: Path | None = None):
         self.elf = Path(elf)
         self.target = target
         self.timeout = timeout
         self._run_dir = run_dir
-        self._owned: Optional[OwnedDir] = None
-        self._records: Optional[RecordStream] = None
+        self._owned: OwnedDir | None = None
+        self._records: RecordStream | None = None
 
     # -- what a backend provides
     @abc.abstractmethod
@@ -86,11 +85,11 @@ class Emulator(abc.ABC):
             self._owned.release()
             self._owned = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         self.start()
         return self
 
-    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     # -- records
@@ -106,18 +105,18 @@ class Emulator(abc.ABC):
         """Everything the firmware has reported so far."""
         return self.records.run
 
-    def read_record(self, timeout: Optional[float] = None) -> Record:
+    def read_record(self, timeout: float | None = None) -> Record:
         return self.records.read_record(timeout)
 
-    def expect(self, kind: str, timeout: Optional[float] = None) -> Record:
+    def expect(self, kind: str, timeout: float | None = None) -> Record:
         return self.records.expect(kind, timeout)
 
-    def run_to_completion(self, timeout: Optional[float] = None) -> FirmwareRun:
+    def run_to_completion(self, timeout: float | None = None) -> FirmwareRun:
         return self.records.run_to_completion(timeout)
 
 
 def make_emulator(name: str, elf: Path, target: Target, timeout: float = DEFAULT_TIMEOUT,
-                  run_dir: Optional[Path] = None) -> Emulator:
+                  run_dir: Path | None = None) -> Emulator:
     from harness.emu.backends import BACKENDS
 
     if name not in BACKENDS:

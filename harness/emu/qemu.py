@@ -18,9 +18,8 @@ import signal
 import socket
 import subprocess
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 
 import serial
 from serial.urlhandler.protocol_socket import Serial as SocketSerial
@@ -45,7 +44,7 @@ def qemu_binary() -> str:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def qemu_version() -> str:
     out = subprocess.run([qemu_binary(), "--version"], capture_output=True, text=True, check=False).stdout
     return out.splitlines()[0].strip() if out else "QEMU (unknown version)"
@@ -84,7 +83,7 @@ class AcceptedSocketPort(SocketSerial):
         self.is_open = False
 
 
-def lockup_line(log: str) -> Optional[str]:
+def lockup_line(log: str) -> str | None:
     """QEMU's own words when the guest CPU locked up (a fault while handling a fault, e.g. a stack
     that overflowed below RAM)."""
     match = re.search(r"^.*Lockup.*$", log, re.M)
@@ -94,13 +93,13 @@ def lockup_line(log: str) -> Optional[str]:
 class QemuBackend(Emulator):
     name = "qemu"
 
-    def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Optional[Path] = None):
+    def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Path | None = None):
         super().__init__(elf, target, timeout, run_dir)
         if target.qemu_machine is None:
             raise EmulatorError(f"target '{target.name}' has no QEMU machine", "choose a target with one")
-        self._proc: Optional[subprocess.Popen[bytes]] = None
-        self._port: Optional[AcceptedSocketPort] = None
-        self._closed_at: Optional[float] = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._port: AcceptedSocketPort | None = None
+        self._closed_at: float | None = None
 
     def version(self) -> str:
         return qemu_version()

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from harness.codegen import SuiteCase
+from harness.model.constants import (
+    LayerConstants,
+    add_requantizers,
+    lut_table,
+    sigmoid,
+    softmax_params,
+)
 from harness.model.graph import Graph, Layer, Tensor
 from harness.model.ops import OPS
 from harness.quant import (
@@ -25,13 +33,6 @@ from harness.quant import (
     activation_bounds,
     f32,
     quantize_multiplier,
-)
-from harness.model.constants import (
-    LayerConstants,
-    add_requantizers,
-    lut_table,
-    sigmoid,
-    softmax_params,
 )
 from harness.reference import run_layer_int8
 

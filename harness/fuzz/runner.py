@@ -14,9 +14,9 @@ import json
 import shlex
 import time
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -146,7 +146,8 @@ class EmulatorOracle:
                 continue
             if run.error is not None and run.error[1] == i:
                 status = run.error[2]
-                outcomes.append(Outcome(case, False, f"kernel returned status {status} ({KERNEL_STATUS.get(status, '?')})"))
+                meaning = KERNEL_STATUS.get(status, "?")
+                outcomes.append(Outcome(case, False, f"kernel returned status {status} ({meaning})"))
             elif run.fault is not None:
                 outcomes.append(Outcome(case, False, f"firmware fault: {describe_fault(run.fault)}"))
             elif failure is not None:
@@ -161,7 +162,7 @@ class EmulatorOracle:
         while pending:
             outcomes, _ = self.run(pending)
             answers += [not o.ok for o in outcomes]
-            pending = pending[len(outcomes):]
+            pending = pending[len(outcomes) :]
         return answers
 
 
@@ -196,7 +197,7 @@ def shrink_candidates(case: KernelCase) -> list[KernelCase]:
     if c.get("pads"):
         for i, p in enumerate(c["pads"]):
             if p > 0:
-                variants.append({**c, "pads": c["pads"][:i] + [0] + c["pads"][i + 1:]})
+                variants.append({**c, "pads": c["pads"][:i] + [0] + c["pads"][i + 1 :]})
     if c.get("padding") == "explicit":
         variants.append({**c, "padding": "valid", "pads": None})
     for key, neutral in NEUTRAL.items():
@@ -224,8 +225,16 @@ def shrink(case: KernelCase, oracle: EmulatorOracle | HostOracle) -> KernelCase:
     return case
 
 
-def run_fuzz(ops: Sequence[str], cases_per_op: int, seed: int, target: Target, emulator: str = DEFAULT_EMULATOR,
-             timeout: float = DEFAULT_TIMEOUT, log: Optional[Log] = None, firmware_dir: Path = FIRMWARE_DIR) -> FuzzReport:
+def run_fuzz(
+    ops: Sequence[str],
+    cases_per_op: int,
+    seed: int,
+    target: Target,
+    emulator: str = DEFAULT_EMULATOR,
+    timeout: float = DEFAULT_TIMEOUT,
+    log: Log | None = None,
+    firmware_dir: Path = FIRMWARE_DIR,
+) -> FuzzReport:
     """Run `cases_per_op` random cases of each op; `firmware_dir` lets tests fuzz a mutated tree."""
     say = log or (lambda msg: None)
     start = time.monotonic()
@@ -236,8 +245,9 @@ def run_fuzz(ops: Sequence[str], cases_per_op: int, seed: int, target: Target, e
         return _run_cases(pending, EmulatorOracle(builder, emulator, timeout), report, say, start)
 
 
-def _run_cases(pending: list[KernelCase], oracle: EmulatorOracle, report: FuzzReport, say: Log,
-               start: float) -> FuzzReport:
+def _run_cases(
+    pending: list[KernelCase], oracle: EmulatorOracle, report: FuzzReport, say: Log, start: float
+) -> FuzzReport:
     failed: list[Outcome] = []
     done = 0
     total = len(pending)
@@ -250,10 +260,12 @@ def _run_cases(pending: list[KernelCase], oracle: EmulatorOracle, report: FuzzRe
             if not o.ok:
                 failed.append(o)
         done += len(outcomes)
-        pending = pending[len(outcomes):]
+        pending = pending[len(outcomes) :]
         bad = sum(not o.ok for o in outcomes)
-        say(f"image {oracle.images}: {len(outcomes)} cases in {time.monotonic() - t0:.1f} s, {bad} failed "
-            f"({done}/{total} done)")
+        say(
+            f"image {oracle.images}: {len(outcomes)} cases in {time.monotonic() - t0:.1f} s, {bad} failed "
+            f"({done}/{total} done)"
+        )
     report.passed = done - len(failed)
     host = _host_oracle(oracle.builder.firmware_dir)
     for o in failed:
@@ -266,7 +278,7 @@ def _run_cases(pending: list[KernelCase], oracle: EmulatorOracle, report: FuzzRe
     return report
 
 
-def _host_oracle(firmware_dir: Path) -> Optional[HostOracle]:
+def _host_oracle(firmware_dir: Path) -> HostOracle | None:
     try:
         return HostOracle(firmware_dir)
     except HarnessError:
@@ -276,29 +288,39 @@ def _host_oracle(firmware_dir: Path) -> Optional[HostOracle]:
 @dataclass
 class Replay:
     case: KernelCase
-    output: Optional[np.ndarray]
+    output: np.ndarray | None
     expected: np.ndarray
-    problem: Optional[str]
+    problem: str | None
 
     @property
     def ok(self) -> bool:
         return self.problem is None and self.output is not None and np.array_equal(self.output, self.expected)
 
 
-def replay(config_json: str, target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
-           firmware_dir: Path = FIRMWARE_DIR) -> Replay:
+def replay(
+    config_json: str,
+    target: Target,
+    emulator: str = DEFAULT_EMULATOR,
+    timeout: float = DEFAULT_TIMEOUT,
+    firmware_dir: Path = FIRMWARE_DIR,
+) -> Replay:
     """Run exactly one case on the emulator and return its full output."""
     from harness.fuzz.cases import case_from_json
 
     try:
         case = case_from_json(config_json)
     except KeyError as e:
-        raise InputError(f"not a fuzz configuration: the key {e} is missing", "pass the JSON a failure printed") from None
+        raise InputError(
+            f"not a fuzz configuration: the key {e} is missing", "pass the JSON a failure printed"
+        ) from None
     except (ValueError, TypeError, HarnessError) as e:
         raise InputError(f"not a fuzz configuration: {e}", "pass the JSON a failure printed") from None
     with ScratchBuilder(target, SUITE_FLAGS, firmware_dir) as builder:
         outcomes, run = EmulatorOracle(builder, emulator, timeout).run([case])
-    problem = None if outcomes and (outcomes[0].ok or outcomes[0].reason.startswith("output")) else (
-        outcomes[0].reason if outcomes else "the image did not run the case")
+    problem = (
+        None
+        if outcomes and (outcomes[0].ok or outcomes[0].reason.startswith("output"))
+        else (outcomes[0].reason if outcomes else "the image did not run the case")
+    )
     output = np.array(run.logits[0], dtype=np.int8).reshape(case.out_shape) if 0 in run.logits else None
     return Replay(case, output, case.reference(), problem)

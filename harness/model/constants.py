@@ -6,8 +6,9 @@ host and the firmware cannot disagree on a multiplier, a shift, a bound or a tab
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,9 +44,9 @@ class LayerConstants:
     output_zp: int
     act_min: int = INT8_MIN
     act_max: int = INT8_MAX
-    multipliers: Optional[np.ndarray] = None  # int32
-    shifts: Optional[np.ndarray] = None  # int32, same length
-    lut: Optional[np.ndarray] = None  # int8[256], index q + 128
+    multipliers: np.ndarray | None = None  # int32
+    shifts: np.ndarray | None = None  # int32, same length
+    lut: np.ndarray | None = None  # int8[256], index q + 128
     input2_zp: int = 0  # add
     diff_min: int = 0  # softmax: differences below this contribute nothing
 
@@ -70,14 +71,14 @@ def _requant_arrays(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _grids(graph: "Graph", layer: "Layer") -> tuple[QuantParams, QuantParams]:
+def _grids(graph: Graph, layer: Layer) -> tuple[QuantParams, QuantParams]:
     in_q = graph.tensors[layer.inputs[0]].quant
     out_q = graph.tensors[layer.output].quant
     assert in_q is not None and out_q is not None, "graph is not quantized"
     return in_q, out_q
 
 
-def _weighted(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _weighted(graph: Graph, layer: Layer) -> LayerConstants:
     in_q, out_q = _grids(graph, layer)
     ws = np.asarray(layer.weight_scales, dtype=np.float64)
     real = np.float64(in_q.scale) * ws / np.float64(out_q.scale)
@@ -86,15 +87,15 @@ def _weighted(graph: "Graph", layer: "Layer") -> LayerConstants:
     return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi, mult, shift)
 
 
-def _passthrough(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _passthrough(graph: Graph, layer: Layer) -> LayerConstants:
     """Layers that keep the grid; a fused activation (pools) clamps in that grid."""
     in_q, out_q = _grids(graph, layer)
     lo, hi = activation_bounds(layer.attrs.get("activation", "none"), out_q)
     return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi)
 
 
-def _clamp(act: str) -> Callable[["Graph", "Layer"], LayerConstants]:
-    def constants(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _clamp(act: str) -> Callable[[Graph, Layer], LayerConstants]:
+    def constants(graph: Graph, layer: Layer) -> LayerConstants:
         in_q, out_q = _grids(graph, layer)
         lo, hi = activation_bounds(act, out_q)
         return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi)
@@ -109,7 +110,7 @@ def add_requantizers(a: QuantParams, b: QuantParams, out: QuantParams) -> tuple[
     return _requant_arrays(reals)
 
 
-def _add(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _add(graph: Graph, layer: Layer) -> LayerConstants:
     a = graph.tensors[layer.inputs[0]].quant
     b = graph.tensors[layer.inputs[1]].quant
     out = graph.tensors[layer.output].quant
@@ -131,7 +132,7 @@ def softmax_params(input_scale: float, beta: float = 1.0) -> tuple[int, int, int
     return multiplier, shift, -radius
 
 
-def _softmax(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _softmax(graph: Graph, layer: Layer) -> LayerConstants:
     in_q, out_q = _grids(graph, layer)
     m, shift, diff_min = softmax_params(in_q.scale, float(layer.attrs.get("beta", 1.0)))
     return LayerConstants(in_q.zero_point, out_q.zero_point, multipliers=np.array([m]),
@@ -156,15 +157,15 @@ def lut_table(in_q: QuantParams, out_q: QuantParams, f: Callable[[float], float]
     return table
 
 
-def _lut(f: Callable[[float], float]) -> Callable[["Graph", "Layer"], LayerConstants]:
-    def constants(graph: "Graph", layer: "Layer") -> LayerConstants:
+def _lut(f: Callable[[float], float]) -> Callable[[Graph, Layer], LayerConstants]:
+    def constants(graph: Graph, layer: Layer) -> LayerConstants:
         in_q, out_q = _grids(graph, layer)
         return LayerConstants(in_q.zero_point, out_q.zero_point, lut=lut_table(in_q, out_q, f))
 
     return constants
 
 
-CONSTANTS: dict[str, Callable[["Graph", "Layer"], LayerConstants]] = {
+CONSTANTS: dict[str, Callable[[Graph, Layer], LayerConstants]] = {
     "conv2d": _weighted,
     "depthwise_conv2d": _weighted,
     "pointwise_conv2d": _weighted,
@@ -184,6 +185,6 @@ CONSTANTS: dict[str, Callable[["Graph", "Layer"], LayerConstants]] = {
 }
 
 
-def layer_constants(graph: "Graph", layer: "Layer") -> LayerConstants:
+def layer_constants(graph: Graph, layer: Layer) -> LayerConstants:
     """The integer constants of one layer (raises QuantError for unrepresentable parameters)."""
     return CONSTANTS[layer.op](graph, layer)

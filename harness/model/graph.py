@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class Tensor:
 
     name: str
     shape: Shape
-    quant: Optional[QuantParams] = None
+    quant: QuantParams | None = None
 
     def __post_init__(self) -> None:
         self.shape = _plain(self.shape)
@@ -82,11 +82,11 @@ class Layer:
     inputs: list[str]
     output: str
     attrs: dict[str, Any] = field(default_factory=dict)
-    float_weights: Optional[np.ndarray] = None
-    float_bias: Optional[np.ndarray] = None
-    weights: Optional[np.ndarray] = None
-    bias: Optional[np.ndarray] = None
-    weight_scales: Optional[np.ndarray] = None
+    float_weights: np.ndarray | None = None
+    float_bias: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    weight_scales: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.attrs = {k: _plain(v) for k, v in self.attrs.items()}
@@ -188,10 +188,10 @@ def _as_param(layer: Layer, field: str, value: Any) -> np.ndarray:
 
 def _check_parameters(layer: Layer, out_shape: Shape) -> None:
     """Bias length, and float and int8 weights that agree: shape inference reads only one of them."""
-    for field in ("float_bias", "bias"):
-        value = getattr(layer, field)
+    for name in ("float_bias", "bias"):
+        value = getattr(layer, name)
         if value is not None and np.shape(value) != (out_shape[-1],):
-            raise _fail(layer, f"{field} has shape {np.shape(value)}, expected ({out_shape[-1]},)")
+            raise _fail(layer, f"{name} has shape {np.shape(value)}, expected ({out_shape[-1]},)")
     w, fw = layer.weights, layer.float_weights
     if w is not None and fw is not None and np.shape(w) != np.shape(fw):
         raise _fail(layer, f"weights have shape {np.shape(w)} but float_weights {np.shape(fw)}")
@@ -271,7 +271,7 @@ def _validate_int8(graph: Graph, layer: Layer) -> None:
 class GraphBuilder:
     """Write a model as a sequence of calls; shapes are inferred and checked as layers are added."""
 
-    def __init__(self, name: str, input_shape: Shape, input_quant: Optional[QuantParams] = None):
+    def __init__(self, name: str, input_shape: Shape, input_quant: QuantParams | None = None):
         shape = _plain(tuple(input_shape)) if isinstance(input_shape, (tuple, list, np.ndarray)) else input_shape
         _check_input_shape(name, shape)
         self.name = name
@@ -288,8 +288,8 @@ class GraphBuilder:
         self,
         op: str,
         inputs: list[str] | str,
-        name: Optional[str] = None,
-        quant: Optional[QuantParams] = None,
+        name: str | None = None,
+        quant: QuantParams | None = None,
         **kwargs: Any,
     ) -> str:
         """Append a layer; returns the name of its output tensor (the layer's name)."""
@@ -300,9 +300,9 @@ class GraphBuilder:
         params = {k: kwargs.pop(k) for k in list(kwargs) if k in _PARAM_DTYPES}
         layer = Layer(name, op, inputs, name, attrs=kwargs, **params)
         _check_names(layer)
-        for field in params:
-            if params[field] is not None:
-                setattr(layer, field, _as_param(layer, field, params[field]))
+        for param, value in params.items():
+            if value is not None:
+                setattr(layer, param, _as_param(layer, param, value))
         if layer.spec.defaults is not None:
             layer.spec.defaults(layer.attrs)
         for t in inputs:

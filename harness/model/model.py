@@ -4,7 +4,6 @@ everything downstream takes one."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -22,8 +21,8 @@ class Model:
 
     graph: Graph
     test_inputs: np.ndarray  # float32, (N, *input_shape)
-    labels: Optional[list[int]] = None  # expected class per test sample, where the task has one
-    calibration_inputs: Optional[np.ndarray] = None  # float32; the test inputs when absent
+    labels: list[int] | None = None  # expected class per test sample, where the task has one
+    calibration_inputs: np.ndarray | None = None  # float32; the test inputs when absent
     parity_threshold: float = 0.5
     parity_note: str = "the seed pipelines' convention: within 50% of the range"
     test_inputs_q: np.ndarray = field(init=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING
 
 from harness.quant import QuantParams, f32
 
@@ -38,11 +39,11 @@ class OpSpec:
     arity: int
     grid: str
     has_weights: bool
-    infer_shape: Callable[["Layer", list[Shape]], Shape]
-    macs: Callable[["Layer", list[Shape], Shape], int]
-    fixed_grid: Optional[QuantParams] = None
+    infer_shape: Callable[[Layer, list[Shape]], Shape]
+    macs: Callable[[Layer, list[Shape], Shape], int]
+    fixed_grid: QuantParams | None = None
     description: str = ""
-    defaults: Optional[Callable[[dict], None]] = None
+    defaults: Callable[[dict], None] | None = None
     channel_axis: int = 0  # output-channel axis of the weight layout
     attrs: frozenset[str] = frozenset()
 
@@ -80,7 +81,7 @@ def _image(shape: Shape, what: str) -> tuple[int, int, int]:
     return shape[0], shape[1], shape[2]
 
 
-def resolve_padding(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
+def resolve_padding(layer: Layer, in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
     """Explicit (top, bottom, left, right) padding of a windowed layer; 'same' follows TFLite."""
     pad = layer.attrs.get("padding", "valid")
     if pad == "valid":
@@ -100,7 +101,7 @@ def resolve_padding(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) ->
     raise ShapeError(f"padding must be 'valid', 'same' or (top, bottom, left, right) >= 0, got {pad!r}")
 
 
-def window_output(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int]:
+def window_output(layer: Layer, in_shape: Shape, kernel: tuple[int, int]) -> tuple[int, int]:
     """Output (H, W) of a strided, dilated, padded window over an image."""
     h, w, _ = _image(in_shape, "input")
     sh, sw = _pair(layer.attrs.get("stride", 1), "stride")
@@ -118,7 +119,7 @@ def window_output(layer: "Layer", in_shape: Shape, kernel: tuple[int, int]) -> t
     return oh, ow
 
 
-def _weights_shape(layer: "Layer") -> Shape:
+def _weights_shape(layer: Layer) -> Shape:
     w = layer.weights if layer.weights is not None else layer.float_weights
     if w is None:
         raise ShapeError("has no weights")
@@ -127,7 +128,7 @@ def _weights_shape(layer: "Layer") -> Shape:
     return tuple(int(d) for d in w.shape)
 
 
-def _conv_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _conv_shape(layer: Layer, ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
     ws = _weights_shape(layer)
     if len(ws) != 4:
@@ -138,19 +139,19 @@ def _conv_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return (oh, ow, ws[0])
 
 
-def _conv_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+def _conv_macs(layer: Layer, ins: list[Shape], out: Shape) -> int:
     ws = _weights_shape(layer)
     return out[0] * out[1] * out[2] * ws[1] * ws[2] * ws[3]
 
 
-def _pointwise_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _pointwise_shape(layer: Layer, ins: list[Shape]) -> Shape:
     ws = _weights_shape(layer)
     if len(ws) != 4 or ws[1] != 1 or ws[2] != 1:
         raise ShapeError(f"pointwise weights must be [out_c][1][1][in_c], got shape {ws}")
     return _conv_shape(layer, ins)
 
 
-def _depthwise_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _depthwise_shape(layer: Layer, ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
     ws = _weights_shape(layer)
     if len(ws) != 3:
@@ -161,7 +162,7 @@ def _depthwise_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return (oh, ow, ws[2])
 
 
-def _depthwise_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+def _depthwise_macs(layer: Layer, ins: list[Shape], out: Shape) -> int:
     ws = _weights_shape(layer)
     return out[0] * out[1] * out[2] * ws[0] * ws[1]
 
@@ -173,7 +174,7 @@ def _size(shape: Shape) -> int:
     return n
 
 
-def _dense_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _dense_shape(layer: Layer, ins: list[Shape]) -> Shape:
     ws = _weights_shape(layer)
     if len(ws) != 2:
         raise ShapeError(f"dense weights must be [out][in], got shape {ws}")
@@ -182,20 +183,20 @@ def _dense_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return (ws[0],)
 
 
-def _dense_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+def _dense_macs(layer: Layer, ins: list[Shape], out: Shape) -> int:
     ws = _weights_shape(layer)
     return ws[0] * ws[1]
 
 
-def _same_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _same_shape(layer: Layer, ins: list[Shape]) -> Shape:
     return ins[0]
 
 
-def _pool_kernel(layer: "Layer") -> tuple[int, int]:
+def _pool_kernel(layer: Layer) -> tuple[int, int]:
     return _pair(layer.attrs.get("pool", 2), "pool")
 
 
-def _pool_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _pool_shape(layer: Layer, ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
     kernel = _pool_kernel(layer)
     top, bottom, left, right = resolve_padding(layer, ins[0], kernel)
@@ -210,12 +211,12 @@ def _pool_defaults(attrs: dict) -> None:
     attrs.setdefault("stride", attrs["pool"])
 
 
-def _gap_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _gap_shape(layer: Layer, ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
     return (c,)
 
 
-def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _pad_shape(layer: Layer, ins: list[Shape]) -> Shape:
     h, w, c = _image(ins[0], "input")
     pads = layer.attrs.get("pads")
     if pads is None or not _is_padding(pads):
@@ -223,7 +224,7 @@ def _pad_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return (h + pads[0] + pads[1], w + pads[2] + pads[3], c)
 
 
-def _add_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _add_shape(layer: Layer, ins: list[Shape]) -> Shape:
     if tuple(ins[0]) != tuple(ins[1]):
         raise ShapeError(f"inputs must have the same shape, got {ins[0]} and {ins[1]}")
     return ins[0]
@@ -232,7 +233,7 @@ def _add_shape(layer: "Layer", ins: list[Shape]) -> Shape:
 SOFTMAX_MAX_DEPTH = 4095  # TFLite's Q12.19 sum of exponentials must stay below 4096
 
 
-def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _softmax_shape(layer: Layer, ins: list[Shape]) -> Shape:
     beta = layer.attrs.get("beta", 1.0)
     if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not math.isfinite(beta):
         raise ShapeError(f"beta must be a finite number, got {beta!r}")
@@ -241,7 +242,7 @@ def _softmax_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return ins[0]
 
 
-def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _reshape_shape(layer: Layer, ins: list[Shape]) -> Shape:
     shape = layer.attrs.get("shape")
     if shape is None or not is_positive_shape(shape):
         raise ShapeError(f"shape must be a non-empty tuple of positive ints, got {shape!r}")
@@ -250,11 +251,11 @@ def _reshape_shape(layer: "Layer", ins: list[Shape]) -> Shape:
     return tuple(shape)
 
 
-def _flatten_shape(layer: "Layer", ins: list[Shape]) -> Shape:
+def _flatten_shape(layer: Layer, ins: list[Shape]) -> Shape:
     return (_size(ins[0]),)
 
 
-def _no_macs(layer: "Layer", ins: list[Shape], out: Shape) -> int:
+def _no_macs(layer: Layer, ins: list[Shape], out: Shape) -> int:
     return 0
 
 

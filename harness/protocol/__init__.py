@@ -2,14 +2,14 @@
 
 The code is in harness.protocol.records; this file only re-exports it."""
 from harness.protocol.records import (
-    BootInfo,
     FAULT_NAMES,
+    KERNEL_STATUS,
+    PROTOCOL_VERSION,
+    BootInfo,
     FaultInfo,
     FirmwareRun,
-    KERNEL_STATUS,
     LayerCycles,
     ModelInfo,
-    PROTOCOL_VERSION,
     ProtocolError,
     Record,
     crc32_hex,

@@ -11,7 +11,6 @@ import builtins
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Optional
 
 from harness.errors import ProtocolError
 
@@ -60,7 +59,7 @@ def format_record(kind: str, **fields: object) -> str:
     return f"@{payload} *{crc32_hex(payload)}"
 
 
-def parse_line(line: str) -> Optional[Record]:
+def parse_line(line: str) -> Record | None:
     """The record on `line`, None if the line is not a record; ProtocolError if it is corrupt."""
     line = line.rstrip("\r\n")
     if not line.startswith("@"):
@@ -120,7 +119,7 @@ class FaultInfo:
 FAULT_NAMES = {2: "NMI", 3: "HardFault", 4: "MemManage", 5: "BusFault", 6: "UsageFault"}
 
 
-def describe_fault(fault: FaultInfo, function: Optional[str] = None) -> str:
+def describe_fault(fault: FaultInfo, function: str | None = None) -> str:
     """A @fault record for people: the exception by name, where, and the fault status registers."""
     where = f" in {function}()" if function else ""
     return (
@@ -134,15 +133,15 @@ def describe_fault(fault: FaultInfo, function: Optional[str] = None) -> str:
 class FirmwareRun:
     """Everything one firmware run reported, assembled from its records."""
 
-    boot: Optional[BootInfo] = None
-    model: Optional[ModelInfo] = None
+    boot: BootInfo | None = None
+    model: ModelInfo | None = None
     layers: list[LayerCycles] = field(default_factory=list)
     logits: dict[int, list[int]] = field(default_factory=dict)
-    status: Optional[str] = None  # from @done: ok | error | fault
-    stack_used: Optional[int] = None
-    stack_size: Optional[int] = None
-    fault: Optional[FaultInfo] = None
-    error: Optional[tuple[int, int, int]] = None  # (sample, layer, kernel status)
+    status: str | None = None  # from @done: ok | error | fault
+    stack_used: int | None = None
+    stack_size: int | None = None
+    fault: FaultInfo | None = None
+    error: tuple[int, int, int] | None = None  # (sample, layer, kernel status)
     transcript: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)  # records that arrived more than once
 
@@ -186,7 +185,8 @@ class FirmwareRun:
         elif kind == "error":
             self.error = (rec.int("sample"), rec.int("layer"), rec.int("status"))
         elif kind == "fault":
-            self.fault = FaultInfo(*(rec.int(k) for k in ("exception", "pc", "lr", "xpsr", "cfsr", "hfsr", "mmfar", "bfar")))
+            registers = ("exception", "pc", "lr", "xpsr", "cfsr", "hfsr", "mmfar", "bfar")
+            self.fault = FaultInfo(*(rec.int(k) for k in registers))
         elif kind == "done":
             self.status = rec.str("status")
             self.stack_used = rec.int("stack_used")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import BinaryIO, Optional, Protocol
+from typing import BinaryIO, Protocol
 
 from harness.errors import FirmwareFault, FirmwareHang, HarnessError, ProtocolError
 from harness.protocol import FirmwareRun, Record, describe_fault, parse_line
@@ -33,14 +33,14 @@ class ByteSource(Protocol):
 
 
 class RecordStream:
-    def __init__(self, source: ByteSource, timeout: float, transcript: Optional[Path] = None):
+    def __init__(self, source: ByteSource, timeout: float, transcript: Path | None = None):
         self.source = source
         self.timeout = timeout
         self.run = FirmwareRun()
         self.records: list[Record] = []
         self.noise_lines: list[str] = []
         self.transcript_path = transcript
-        self._transcript: Optional[BinaryIO] = open(transcript, "ab") if transcript else None
+        self._transcript: BinaryIO | None = open(transcript, "ab") if transcript else None
         self._buffer = b""
         self._noise = 0
         self._cursor = 0  # the next record `read_record` hands out
@@ -56,7 +56,9 @@ class RecordStream:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             last = self.records[-1].line if self.records else "none"
-            pending = f"; {len(self._buffer)} bytes without an end of line: {self._buffer[:80]!r}" if self._buffer else ""
+            pending = (
+                f"; {len(self._buffer)} bytes without an end of line: {self._buffer[:80]!r}" if self._buffer else ""
+            )
             raise FirmwareHang(
                 f"{self.source.name}: no {waiting_for} within {self.timeout:g} s: the firmware hung "
                 f"(last record: {last}{pending})",
@@ -71,7 +73,8 @@ class RecordStream:
             if b"\n" not in self._buffer and len(self._buffer) > MAX_NOISE_BYTES:
                 raise ProtocolError(
                     f"{self.source.name}: over {MAX_NOISE_BYTES} bytes without an end of line: the output is "
-                    f"not a record stream (starts {self._buffer[:60]!r})")
+                    f"not a record stream (starts {self._buffer[:60]!r})"
+                )
 
     def _next_new_record(self, deadline: float, waiting_for: str) -> Record:
         """Read until the next record line, keep it and feed it into the run."""
@@ -91,9 +94,10 @@ class RecordStream:
                 if self._noise > MAX_NOISE_BYTES:
                     raise ProtocolError(
                         f"{self.source.name}: over {MAX_NOISE_BYTES} bytes of output that is not a record "
-                        f"stream; first line: {self.noise_lines[0][:120]!r}")
+                        f"stream; first line: {self.noise_lines[0][:120]!r}"
+                    )
 
-    def read_record(self, timeout: Optional[float] = None, waiting_for: str = "record") -> Record:
+    def read_record(self, timeout: float | None = None, waiting_for: str = "record") -> Record:
         """The next record this reader has not yet been handed (from history, else from the source)."""
         if self._cursor < len(self.records):
             rec = self.records[self._cursor]
@@ -103,7 +107,7 @@ class RecordStream:
         self._cursor += 1
         return rec
 
-    def expect(self, kind: str, timeout: Optional[float] = None) -> Record:
+    def expect(self, kind: str, timeout: float | None = None) -> Record:
         """Read until a record of `kind`; a @fault on the way raises FirmwareFault at once."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
@@ -113,7 +117,7 @@ class RecordStream:
             if rec.kind == "fault" and self.run.fault is not None:
                 raise FirmwareFault(f"firmware fault: {describe_fault(self.run.fault)}")
 
-    def run_to_completion(self, timeout: Optional[float] = None) -> FirmwareRun:
+    def run_to_completion(self, timeout: float | None = None) -> FirmwareRun:
         """Read until @done and return the run: every record since the start, including those that
         `expect` handed out. After a @fault, waits briefly for @done, then returns what there is.
         A hang, a crash or garbage raises, and `run` keeps what arrived before it."""

@@ -2,15 +2,15 @@
 
 The code is in harness.quant.arithmetic; this file only re-exports it."""
 from harness.quant.arithmetic import (
-    INT32_MAX,
-    INT32_MIN,
     INT8_MAX,
     INT8_MIN,
+    INT32_MAX,
+    INT32_MIN,
+    SHIFT_MAX,
+    SHIFT_MIN,
     IntLike,
     QuantError,
     QuantParams,
-    SHIFT_MAX,
-    SHIFT_MIN,
     activation_bounds,
     calibrate_asymmetric,
     dequantize,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -22,14 +21,14 @@ INT8_MAX = 127
 SHIFT_MIN = -31
 SHIFT_MAX = 30
 
-IntLike = Union[int, np.ndarray]
+IntLike = int | np.ndarray
 
 
 class QuantError(HarnessError, ValueError):
     """A quantization parameter is outside what the integer arithmetic can represent."""
 
 
-def round_half_away(x: Union[float, np.ndarray]) -> Union[int, np.ndarray]:
+def round_half_away(x: float | np.ndarray) -> int | np.ndarray:
     """C `lround`: round to nearest, ties away from zero (Python's round() is ties-to-even)."""
     if isinstance(x, np.ndarray):
         # saturate first: values beyond int64 would otherwise cast to garbage

@@ -2,9 +2,9 @@
 
 The code is in harness.reference.run; this file only re-exports it."""
 from harness.reference.run import (
-    Array,
     FLOAT_OPS,
     INT_OPS,
+    Array,
     IntOp,
     float_params,
     run_float,

@@ -8,14 +8,14 @@ golden file, comes out the same on every machine.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
 from harness.model.graph import Graph, Layer
 from harness.model.ops import resolve_padding
 from harness.quant import INT8_MAX, INT8_MIN, div_round_half_away, requantize
-from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
 from harness.reference.softmax import softmax_int8
 
 Array = np.ndarray

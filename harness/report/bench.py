@@ -9,7 +9,7 @@ import csv
 import html
 import io
 from dataclasses import asdict
-from typing import Any, Optional
+from typing import Any
 
 from harness.bench import BenchLayer, BenchReport, ModelBench
 from harness.bench.baseline import Comparison
@@ -44,7 +44,7 @@ def measured(report: BenchReport) -> str:
     return f"counts per layer ({', '.join(sorted(report.counters))})"
 
 
-def _share(m: ModelBench, count: int) -> Optional[float]:
+def _share(m: ModelBench, count: int) -> float | None:
     return count / m.total_count if m.total_count else None
 
 
@@ -79,7 +79,7 @@ def model_summary(m: ModelBench) -> dict[str, Any]:
     }
 
 
-def to_json(report: BenchReport, comparison: Optional[Comparison] = None) -> dict[str, Any]:
+def to_json(report: BenchReport, comparison: Comparison | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "provenance": asdict(report.provenance),
         "repeatability": repeatability_line(report),
@@ -139,7 +139,7 @@ def _summary_table(report: BenchReport) -> list[str]:
     return text_table(headers, rows, right={1, 2, 3, 4, 5, 6})
 
 
-def render_markdown(report: BenchReport, comparison: Optional[Comparison] = None) -> str:
+def render_markdown(report: BenchReport, comparison: Comparison | None = None) -> str:
     out = [f"# Benchmark: {measured(report)}", "", provenance_line(report), "", repeatability_line(report), ""]
     for m in report.models:
         headers, rows = _model_table(m)
@@ -152,7 +152,7 @@ def render_markdown(report: BenchReport, comparison: Optional[Comparison] = None
     return "\n".join(out)
 
 
-def render_html(report: BenchReport, comparison: Optional[Comparison] = None) -> str:
+def render_html(report: BenchReport, comparison: Comparison | None = None) -> str:
     e = html.escape
     title = e(f"Benchmark: {measured(report)}")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>",

@@ -4,9 +4,10 @@ level, and a constrained layout so that titles, labels and legends neither overl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import EnvironmentProblem
 from harness.report.bench import measured
@@ -51,7 +52,7 @@ def styled() -> Iterator[Any]:
         yield plt
 
 
-def _save(make: Callable[[Any], "Figure"], path: Path) -> None:
+def _save(make: Callable[[Any], Figure], path: Path) -> None:
     with styled() as plt:
         fig = make(plt)
         fig.savefig(path, dpi=DPI)
@@ -66,14 +67,14 @@ def compact(value: float) -> str:
     return f"{value:.0f}"
 
 
-def _compact_ticks(ax: "Axes") -> None:
+def _compact_ticks(ax: Axes) -> None:
     """250k, 1M rather than an offset such as 1e6 that is easy to miss."""
     from matplotlib.ticker import FuncFormatter
 
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: compact(v)))
 
 
-def _layer_axis(ax: "Axes", names: list[str]) -> None:
+def _layer_axis(ax: Axes, names: list[str]) -> None:
     """Layers top to bottom in execution order, as in the tables."""
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
@@ -83,7 +84,7 @@ def _layer_axis(ax: "Axes", names: list[str]) -> None:
 # ------------------------------------------------------------------------------------- sqnr
 
 
-def sqnr_figure(plt: Any, model: str, rows: list[LayerSqnr], samples: int) -> "Figure":
+def sqnr_figure(plt: Any, model: str, rows: list[LayerSqnr], samples: int) -> Figure:
     """One bar per layer, the lowest in red; exact layers reach past the largest finite value."""
     finite = [r.sqnr_db for r in rows if r.sqnr_db is not None and not math.isinf(r.sqnr_db)]
     top = max(finite, default=60.0) + 10.0
@@ -115,7 +116,7 @@ def plot_sqnr(model: str, rows: list[LayerSqnr], path: Path, samples: int) -> No
 # ------------------------------------------------------------------------------------ bench
 
 
-def bench_figure(plt: Any, report: "BenchReport") -> "Figure":
+def bench_figure(plt: Any, report: BenchReport) -> Figure:
     """Per model a row of two panels sharing the layer axis: each layer's count, in its counter's
     unit, and each layer's footprint split into weight and activation bytes."""
     sizes = [len(m.layers) for m in report.models]
@@ -133,7 +134,7 @@ def bench_figure(plt: Any, report: "BenchReport") -> "Figure":
     return fig
 
 
-def _count_panel(ax: "Axes", m: "ModelBench") -> None:
+def _count_panel(ax: Axes, m: ModelBench) -> None:
     counts = [l.count for l in m.layers]
     bars = ax.barh(range(len(counts)), counts, color=COUNT_COLOR)
     ax.bar_label(bars, [compact(c) for c in counts], padding=3, fontsize=9)
@@ -144,7 +145,7 @@ def _count_panel(ax: "Axes", m: "ModelBench") -> None:
     ax.set_title(f"{m.model}: {m.total_count:,} {m.unit} per inference", loc="left")
 
 
-def _footprint_panel(ax: "Axes", m: "ModelBench") -> None:
+def _footprint_panel(ax: Axes, m: ModelBench) -> None:
     y = range(len(m.layers))
     weights = [l.weight_bytes for l in m.layers]
     ax.barh(y, weights, color=WEIGHT_COLOR, label="weight bytes")
@@ -157,5 +158,5 @@ def _footprint_panel(ax: "Axes", m: "ModelBench") -> None:
     ax.set_title(f"footprint: weights {m.firmware.weight_bytes:,} B, arena {m.firmware.arena_bytes:,} B", loc="left")
 
 
-def plot_bench(report: "BenchReport", path: Path) -> None:
+def plot_bench(report: BenchReport, path: Path) -> None:
     _save(lambda plt: bench_figure(plt, report), path)

@@ -30,7 +30,9 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     return [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
 
@@ -46,13 +48,30 @@ def _render_lines(rep: RunReport) -> list[str]:
     total = rep.total_count
     rows = []
     for r in rep.layers:
-        rows.append([
-            str(r.index), r.name, r.op, "x".join(map(str, r.output_shape)), f"{r.macs:,}", f"{r.count:,}",
-            f"{r.macs / r.count:.3f}" if r.macs and r.count else "-",
-            f"{100 * r.count / total:.1f}%" if total else "-",
-        ])
-    rows.append(["", "total", "", "", f"{rep.total_macs:,}", f"{total:,}",
-                 f"{rep.total_macs / total:.3f}" if total else "-", "100.0%" if total else "-"])
+        rows.append(
+            [
+                str(r.index),
+                r.name,
+                r.op,
+                "x".join(map(str, r.output_shape)),
+                f"{r.macs:,}",
+                f"{r.count:,}",
+                f"{r.macs / r.count:.3f}" if r.macs and r.count else "-",
+                f"{100 * r.count / total:.1f}%" if total else "-",
+            ]
+        )
+    rows.append(
+        [
+            "",
+            "total",
+            "",
+            "",
+            f"{rep.total_macs:,}",
+            f"{total:,}",
+            f"{rep.total_macs / total:.3f}" if total else "-",
+            "100.0%" if total else "-",
+        ]
+    )
     headers = ["#", "layer", "op", "output", "MACs", rep.unit, per_unit(rep.counter), "share"]
     out += text_table(headers, rows, right={0, 4, 5, 6, 7})
     fp = rep.firmware.footprint
@@ -60,7 +79,8 @@ def _render_lines(rep: RunReport) -> list[str]:
     out += [
         "",
         f"memory: flash {kib(fp.flash_bytes)} of {kib(rep.target.flash.size)}, RAM {kib(fp.ram_bytes)} of "
-        f"{kib(rep.target.ram.size)} ({stack}); weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
+        f"{kib(rep.target.ram.size)} ({stack}); "
+        f"weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
         *([str(rep.parity)] if rep.parity else []),
         *([rep.float_scan.summary()] if rep.float_scan else []),
         f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
@@ -71,8 +91,10 @@ def _render_lines(rep: RunReport) -> list[str]:
     elif rep.predictions is not None:
         out.append(f"predicted classes of the test samples: {rep.predictions}")
     out.append("")
-    out.append("checks: " + ", ".join(f"{c.name} {'ok' if c.ok else 'FAILED' if c.ok is False else 'not run'}"
-                                      for c in v.checks))
+    out.append(
+        "checks: "
+        + ", ".join(f"{c.name} {'ok' if c.ok else 'FAILED' if c.ok is False else 'not run'}" for c in v.checks)
+    )
     for p in v.problems:
         out.append(f"PROBLEM ({p.party}: {p.kind}): {p}")
     ref_bad = [m for m in v.mismatches if m.against == "reference"]
@@ -86,17 +108,23 @@ def _render_lines(rep: RunReport) -> list[str]:
         if len(bad) > 20:
             out.append(f"... and {len(bad) - 20} more mismatches vs {label}")
     if rep.evidence is not None:
-        out.append(f"evidence: {shown(rep.evidence / 'uart.log')} (the UART transcript; the emulator's log and "
-                   "report.json beside it)")
+        out.append(
+            f"evidence: {shown(rep.evidence / 'uart.log')} (the UART transcript; the emulator's log and "
+            "report.json beside it)"
+        )
     n = len(v.reference)
     if v.match:
-        out.append(f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = Python reference = "
-                   f"golden ({golden}); {len(v.checks)} checks passed")
+        out.append(
+            f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = Python reference = "
+            f"golden ({golden}); {len(v.checks)} checks passed"
+        )
     else:
         worst = most_telling(v.problems) if v.problems else None
         if worst is None or worst.party == "firmware":
-            out.append(f"FAILED: the firmware ({worst.kind if worst else 'unverified'}): "
-                       f"{worst.message if worst else 'not every check passed'}")
+            out.append(
+                f"FAILED: the firmware ({worst.kind if worst else 'unverified'}): "
+                f"{worst.message if worst else 'not every check passed'}"
+            )
         elif worst.party == "model":
             out.append(f"FAILED: the model ({worst.kind}): {worst.message}")
         else:

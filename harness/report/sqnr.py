@@ -1,12 +1,12 @@
 """Renders the per-layer SQNR of a model: a table for people, a dictionary for JSON."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from harness.verify.sqnr import LayerSqnr, lowest_sqnr
 
 
-def _db(value: Optional[float]) -> Optional[float]:
+def _db(value: float | None) -> float | None:
     """JSON has no infinity: an exact layer's SQNR is null, with a note."""
     return None if value is None or value == float("inf") else value
 

@@ -6,7 +6,7 @@ UART transcript and its path in the Robot log."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 from robot.api import logger
 
@@ -14,13 +14,13 @@ from harness.build import Firmware, build_firmware
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
 from harness.errors import Problem
+from harness.model import Model
 from harness.protocol import FirmwareRun
 from harness.report import render_run
 from harness.session import Emulated, finish, judge, run_model
 from harness.targets import Target, get_target
 from harness.verify import Verdict, compute_reference
 from harness.verify.golden import golden_path
-from harness.model import Model
 from harness.zoo import load
 
 #: Transcript bytes put in the Robot log of a failing keyword.
@@ -33,13 +33,13 @@ class HarnessLibrary:
     ROBOT_LIBRARY_SCOPE = "SUITE"
 
     def __init__(self) -> None:
-        self._model: Optional[Model] = None
-        self._target: Optional[Target] = None
-        self._firmware: Optional[Firmware] = None
-        self._emulator: Optional[Emulator] = None
-        self._run: Optional[FirmwareRun] = None
-        self._ended: Optional[Problem] = None
-        self._evidence: Optional[Path] = None
+        self._model: Model | None = None
+        self._target: Target | None = None
+        self._firmware: Firmware | None = None
+        self._emulator: Emulator | None = None
+        self._run: FirmwareRun | None = None
+        self._ended: Problem | None = None
+        self._evidence: Path | None = None
 
     # ------------------------------------------------------------------ build and run
     def build_firmware(self, model: str, target: str = DEFAULT_TARGET) -> str:
@@ -59,7 +59,7 @@ class HarnessLibrary:
         self._evidence = self._emulator.run_dir
         self._emulator.start()
 
-    def wait_for_record(self, kind: str, timeout: Optional[float] = None) -> dict[str, str]:
+    def wait_for_record(self, kind: str, timeout: float | None = None) -> dict[str, str]:
         """Read until a record of `kind` (boot, model, layer, logits, done) and return its fields.
         Fails at once if the firmware reports a fault."""
         try:

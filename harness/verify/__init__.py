@@ -2,11 +2,11 @@
 
 The code is in harness.verify.judge; this file only re-exports it."""
 from harness.verify.judge import (
+    READ_TRANSCRIPT,
     Check,
     Divergence,
     Mismatch,
     Parity,
-    READ_TRANSCRIPT,
     Reference,
     Verdict,
     classify,

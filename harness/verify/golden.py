@@ -6,7 +6,6 @@ same directory, fsync, rename), so an interrupted write never leaves a torn file
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from harness.errors import InputError
 from harness.files import golden_dir, write_atomic
@@ -34,7 +33,7 @@ def format_golden(model: str, target: str, logits: list[list[int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_golden(path: Path) -> Optional[list[list[int]]]:
+def read_golden(path: Path) -> list[list[int]] | None:
     """The logits per sample, or None when there is no golden file."""
     if not path.exists():
         return None

@@ -11,16 +11,15 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
 from harness.build.elfinfo import function_at
 from harness.errors import Problem
+from harness.model import Model
 from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
 from harness.quant import dequantize
 from harness.reference import run_float, run_int8
-from harness.model import Model
 
 #: What to do about a record that is missing, repeated or inconsistent.
 READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the firmware printed"
@@ -30,8 +29,8 @@ READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the fir
 class Mismatch:
     sample: int
     position: int
-    firmware: Optional[int]
-    expected: Optional[int]
+    firmware: int | None
+    expected: int | None
     against: str  # "reference" or "golden"
 
     def __str__(self) -> str:
@@ -59,7 +58,7 @@ class Check:
     """One thing a verdict requires; `ok` is None when it could not be checked."""
 
     name: str
-    ok: Optional[bool]
+    ok: bool | None
     detail: str
 
     def to_json(self) -> dict[str, object]:
@@ -95,18 +94,18 @@ def reference_logits(model: Model) -> list[list[int]]:
 @dataclass
 class Verdict:
     reference: list[list[int]]
-    golden: Optional[list[list[int]]]
+    golden: list[list[int]] | None
     checks: list[Check] = field(default_factory=list)
     mismatches: list[Mismatch] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    divergence: Optional[Divergence] = None
+    divergence: Divergence | None = None
 
     @property
     def reference_match(self) -> bool:
         return self._passed("logits = reference")
 
     @property
-    def golden_match(self) -> Optional[bool]:
+    def golden_match(self) -> bool | None:
         if self.golden is None:
             return None
         return self._passed("logits = golden")
@@ -119,7 +118,7 @@ class Verdict:
     def _passed(self, name: str) -> bool:
         return any(c.name == name and c.ok for c in self.checks)
 
-    def check(self, name: str, ok: Optional[bool], detail: str, problem: Optional[Problem] = None) -> None:
+    def check(self, name: str, ok: bool | None, detail: str, problem: Problem | None = None) -> None:
         self.checks.append(Check(name, ok, detail))
         if problem is not None:
             self.problems.append(problem)
@@ -138,7 +137,7 @@ def _diff(firmware: list[list[int]], expected: list[list[int]], against: str) ->
     return found
 
 
-def degenerate(logits: list[list[int]]) -> Optional[str]:
+def degenerate(logits: list[list[int]]) -> str | None:
     """Why a set of logits cannot come from a working model, or None."""
     rows = [row for row in logits if row]
     if not rows:
@@ -152,7 +151,7 @@ def degenerate(logits: list[list[int]]) -> Optional[str]:
     return None
 
 
-def first_divergence(model: Model, run: FirmwareRun, reference: Reference) -> Optional[Divergence]:
+def first_divergence(model: Model, run: FirmwareRun, reference: Reference) -> Divergence | None:
     """The earliest (layer, sample) whose output CRC differs from the integer reference's."""
     crcs = run.output_crcs()
     for i, layer in enumerate(model.graph.layers):
@@ -163,8 +162,8 @@ def first_divergence(model: Model, run: FirmwareRun, reference: Reference) -> Op
     return None
 
 
-def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Optional[Problem],
-                  elf: Optional[Path]) -> bool:
+def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Problem | None,
+                  elf: Path | None) -> bool:
     """Did the firmware finish its work? Records the outcome; True when the content can be judged."""
     names = [layer.name for layer in model.graph.layers]
     if run.fault is not None:
@@ -185,12 +184,20 @@ def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Optional[Pr
         v.check("finished", None if ended.party != "firmware" else False, ended.message, ended)
         return False
     if run.status is None:
-        v.check("finished", False, "no @done record", Problem("records", "the firmware did not finish (no @done record)",
-                                                                  READ_TRANSCRIPT))
+        v.check(
+            "finished",
+            False,
+            "no @done record",
+            Problem("records", "the firmware did not finish (no @done record)", READ_TRANSCRIPT),
+        )
         return False
     if run.status != "ok":
-        v.check("finished", False, f"status {run.status}",
-                Problem("records", f"the firmware finished with status '{run.status}'", READ_TRANSCRIPT))
+        v.check(
+            "finished",
+            False,
+            f"status {run.status}",
+            Problem("records", f"the firmware finished with status '{run.status}'", READ_TRANSCRIPT),
+        )
         return False
     v.check("finished", True, "@done status=ok")
     return True
@@ -198,26 +205,58 @@ def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Optional[Pr
 
 def _check_header(v: Verdict, model: Model, run: FirmwareRun, build_id: str) -> None:
     if run.boot is None:
-        v.check("boot record", False, "missing", Problem("records", "no @boot record: the firmware's start is missing",
-                                                                      READ_TRANSCRIPT))
+        v.check(
+            "boot record",
+            False,
+            "missing",
+            Problem("records", "no @boot record: the firmware's start is missing", READ_TRANSCRIPT),
+        )
     else:
         v.check("boot record", True, f"board {run.boot.board}, counter {run.boot.counter}")
     if run.model is None:
-        v.check("model record", False, "missing", Problem("records", "no @model record: cannot tell which image ran",
-                                                                       READ_TRANSCRIPT))
+        v.check(
+            "model record",
+            False,
+            "missing",
+            Problem("records", "no @model record: cannot tell which image ran", READ_TRANSCRIPT),
+        )
         v.check("build id", None, "no @model record")
         return
     info, samples, layers = run.model, len(model.test_inputs_q), len(model.graph.layers)
-    wrong = [f"{what} {got} (expected {want})" for what, got, want in (
-        ("name", info.name, model.name), ("layers", info.layers, layers), ("samples", info.samples, samples))
-        if got != want]
-    v.check("model record", not wrong, "; ".join(wrong) or f"{info.name}, {info.layers} layers, {info.samples} samples",
-            Problem("records", f"the @model record disagrees with the model: {'; '.join(wrong)}",
-                    "the generated model code does not describe this model: rebuild it") if wrong else None)
+    wrong = [
+        f"{what} {got} (expected {want})"
+        for what, got, want in (
+            ("name", info.name, model.name),
+            ("layers", info.layers, layers),
+            ("samples", info.samples, samples),
+        )
+        if got != want
+    ]
+    v.check(
+        "model record",
+        not wrong,
+        "; ".join(wrong) or f"{info.name}, {info.layers} layers, {info.samples} samples",
+        Problem(
+            "records",
+            f"the @model record disagrees with the model: {'; '.join(wrong)}",
+            "the generated model code does not describe this model: rebuild it",
+        )
+        if wrong
+        else None,
+    )
     same = info.build == build_id
-    v.check("build id", same, info.build,
-            None if same else Problem("environment", f"the emulator ran image {info.build}, not the one just built "
-                                                     f"({build_id})", "remove the build directory and run again"))
+    v.check(
+        "build id",
+        same,
+        info.build,
+        None
+        if same
+        else Problem(
+            "environment",
+            f"the emulator ran image {info.build}, not the one just built ({build_id})",
+            "remove the build directory and run again",
+        ),
+    )
 
 
 def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Reference) -> None:
@@ -226,74 +265,148 @@ def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Referen
     missing = sorted(expected - set(got))
     extra = sorted(set(got) - expected)
     if missing or extra or run.repeated:
-        parts = ([f"missing (sample, layer) {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else []) + \
-                ([f"unexpected (sample, layer) {extra[:5]}"] if extra else []) + \
-                ([f"{len(run.repeated)} repeated record(s), first {run.repeated[0]!r}"] if run.repeated else [])
-        v.check("layer records", False, "; ".join(parts),
-                Problem("records", "the firmware's @layer records are not one per layer and sample: " + "; ".join(parts),
-                        READ_TRANSCRIPT))
+        parts = (
+            ([f"missing (sample, layer) {missing[:5]}{' ...' if len(missing) > 5 else ''}"] if missing else [])
+            + ([f"unexpected (sample, layer) {extra[:5]}"] if extra else [])
+            + ([f"{len(run.repeated)} repeated record(s), first {run.repeated[0]!r}"] if run.repeated else [])
+        )
+        v.check(
+            "layer records",
+            False,
+            "; ".join(parts),
+            Problem(
+                "records",
+                "the firmware's @layer records are not one per layer and sample: " + "; ".join(parts),
+                READ_TRANSCRIPT,
+            ),
+        )
     else:
         v.check("layer records", True, f"{len(expected)} (every layer of every sample, once)")
     v.divergence = first_divergence(model, run, reference)
     if v.divergence is None:
         v.check("layer outputs = reference", True, f"{len(expected & set(got))} layer output CRCs equal")
     else:
-        v.check("layer outputs = reference", False, str(v.divergence),
-                Problem("differs", f"a layer's output differs from the reference: {v.divergence}",
-                        "run `harness fuzz --op " + v.divergence.op + "` to find the smallest failing case"))
+        v.check(
+            "layer outputs = reference",
+            False,
+            str(v.divergence),
+            Problem(
+                "differs",
+                f"a layer's output differs from the reference: {v.divergence}",
+                "run `harness fuzz --op " + v.divergence.op + "` to find the smallest failing case",
+            ),
+        )
 
 
 def _check_stack(v: Verdict, run: FirmwareRun) -> None:
     if run.stack_used is None or run.stack_size is None:
         v.check("stack", None, "not reported")
     elif run.stack_used >= run.stack_size:
-        v.check("stack", False, f"{run.stack_used} of {run.stack_size} B",
-                Problem("stack", f"the stack was used to its last byte ({run.stack_used} of {run.stack_size} B): "
-                                 "it overflowed or is about to", "give the target a larger stack"))
+        v.check(
+            "stack",
+            False,
+            f"{run.stack_used} of {run.stack_size} B",
+            Problem(
+                "stack",
+                f"the stack was used to its last byte ({run.stack_used} of {run.stack_size} B): "
+                "it overflowed or is about to",
+                "give the target a larger stack",
+            ),
+        )
     else:
         v.check("stack", True, f"{run.stack_used} of {run.stack_size} B used")
 
 
-def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Optional[Path]) -> None:
+def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path | None) -> None:
     reference, golden = v.reference, v.golden
     firmware = [run.logits.get(s, []) for s in range(max([len(reference), *[s + 1 for s in run.logits]]))]
     ref_bad = _diff(firmware, reference, "reference")
     v.mismatches += ref_bad
     where = f" ({v.divergence})" if v.divergence else ""
-    v.check("logits = reference", not ref_bad, f"{len(ref_bad)} value(s) differ{where}" if ref_bad else
-            f"{len(reference)} samples x {len(reference[0]) if reference else 0} values",
-            Problem("differs", f"the firmware's logits differ from the Python reference in {len(ref_bad)} "
-                               f"value(s), first {ref_bad[0]}{where}",
-                    f"run `harness fuzz --op {v.divergence.op}` to find the smallest failing case" if v.divergence
-                    else "compare the logits in the report with the reference") if ref_bad else None)
+    v.check(
+        "logits = reference",
+        not ref_bad,
+        f"{len(ref_bad)} value(s) differ{where}"
+        if ref_bad
+        else f"{len(reference)} samples x {len(reference[0]) if reference else 0} values",
+        Problem(
+            "differs",
+            f"the firmware's logits differ from the Python reference in {len(ref_bad)} "
+            f"value(s), first {ref_bad[0]}{where}",
+            f"run `harness fuzz --op {v.divergence.op}` to find the smallest failing case"
+            if v.divergence
+            else "compare the logits in the report with the reference",
+        )
+        if ref_bad
+        else None,
+    )
     if golden_file is None:
         pass  # the golden file is not part of this verdict
     elif golden is None:
-        v.check("logits = golden", None, f"no golden file at {golden_file}",
-                Problem("input", f"no golden file at {golden_file}",
-                        f"create it with `harness golden {model.name} --target {golden_file.stem}`"))
+        v.check(
+            "logits = golden",
+            None,
+            f"no golden file at {golden_file}",
+            Problem(
+                "input",
+                f"no golden file at {golden_file}",
+                f"create it with `harness golden {model.name} --target {golden_file.stem}`",
+            ),
+        )
     elif len(golden) != len(reference) or any(len(g) != len(r) for g, r in zip(golden, reference)):
         shape = f"{len(golden)} sample(s) of {sorted({len(g) for g in golden})} value(s)"
-        v.check("logits = golden", None, f"the golden file does not fit the model ({shape})",
-                Problem("input", f"{golden_file} has {shape}; the model has {len(reference)} of "
-                                 f"{len(reference[0]) if reference else 0}",
-                        f"rewrite it with `harness golden {model.name} --target {golden_file.stem}`"))
+        v.check(
+            "logits = golden",
+            None,
+            f"the golden file does not fit the model ({shape})",
+            Problem(
+                "input",
+                f"{golden_file} has {shape}; the model has {len(reference)} of {len(reference[0]) if reference else 0}",
+                f"rewrite it with `harness golden {model.name} --target {golden_file.stem}`",
+            ),
+        )
     else:
         gold_bad = _diff(firmware, golden, "golden")
         v.mismatches += gold_bad
-        hint = ("the firmware matches the reference: the model's outputs changed; if that is intended, "
-                f"`harness golden {model.name} --target {golden_file.stem}`") if not ref_bad else ""
-        v.check("logits = golden", not gold_bad, f"{len(gold_bad)} value(s) differ" if gold_bad else "equal",
-                Problem("differs", f"the firmware's logits differ from {golden_file} in {len(gold_bad)} value(s), "
-                                   f"first {gold_bad[0]}", hint) if gold_bad else None)
+        hint = (
+            (
+                "the firmware matches the reference: the model's outputs changed; if that is intended, "
+                f"`harness golden {model.name} --target {golden_file.stem}`"
+            )
+            if not ref_bad
+            else ""
+        )
+        v.check(
+            "logits = golden",
+            not gold_bad,
+            f"{len(gold_bad)} value(s) differ" if gold_bad else "equal",
+            Problem(
+                "differs",
+                f"the firmware's logits differ from {golden_file} in {len(gold_bad)} value(s), first {gold_bad[0]}",
+                hint,
+            )
+            if gold_bad
+            else None,
+        )
     reason = degenerate(firmware)
-    v.check("not degenerate", reason is None, reason or "the logits vary",
-            Problem("degenerate", reason, "the model must give different outputs to be tested") if reason else None)
+    v.check(
+        "not degenerate",
+        reason is None,
+        reason or "the logits vary",
+        Problem("degenerate", reason, "the model must give different outputs to be tested") if reason else None,
+    )
 
 
-def verify_run(model: Model, run: FirmwareRun, golden: Optional[list[list[int]]], build_id: str,
-               elf: Optional[Path] = None, reference: Optional[Reference] = None,
-               ended: Optional[Problem] = None, golden_file: Optional[Path] = None) -> Verdict:
+def verify_run(
+    model: Model,
+    run: FirmwareRun,
+    golden: list[list[int]] | None,
+    build_id: str,
+    elf: Path | None = None,
+    reference: Reference | None = None,
+    ended: Problem | None = None,
+    golden_file: Path | None = None,
+) -> Verdict:
     """Judge one run. `reference` is computed when not given; `ended` is how the run ended when it
     did not end by itself (a hang, an emulator crash, garbage on the UART); `golden_file` None
     leaves the golden file out of the verdict. When the run's ending was not the
@@ -340,8 +453,10 @@ class Parity:
         return self.fraction <= self.threshold
 
     def __str__(self) -> str:
-        return (f"float parity: worst |int8 - float| {self.worst_abs:.4g} = {100 * self.fraction:.1f}% of the float "
-                f"range {self.float_range:.4g} (threshold {100 * self.threshold:.0f}%: {self.note})")
+        return (
+            f"float parity: worst |int8 - float| {self.worst_abs:.4g} = {100 * self.fraction:.1f}% of the float "
+            f"range {self.float_range:.4g} (threshold {100 * self.threshold:.0f}%: {self.note})"
+        )
 
 
 def float_parity(model: Model, logits: list[list[int]]) -> Parity:
@@ -351,5 +466,6 @@ def float_parity(model: Model, logits: list[list[int]]) -> Parity:
     ref_all = run_float(graph, model.reference_inputs)[graph.output].reshape(len(model.reference_inputs), -1)
     test = run_float(graph, model.test_inputs)[graph.output].reshape(len(model.test_inputs), -1)
     q = dequantize(np.asarray(logits), out.grid).astype(np.float64)
-    return Parity(float(np.abs(q - test).max()), float(ref_all.max() - ref_all.min()), model.parity_threshold,
-                  model.parity_note)
+    return Parity(
+        float(np.abs(q - test).max()), float(ref_all.max() - ref_all.min()), model.parity_threshold, model.parity_note
+    )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
+from harness.model import Model
 from harness.quant import dequantize, quantize
 from harness.reference import run_float, run_int8
-from harness.model import Model
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class LayerSqnr:
     index: int
     name: str
     op: str
-    sqnr_db: Optional[float]  # None when the float output is all zero (no signal to measure)
+    sqnr_db: float | None  # None when the float output is all zero (no signal to measure)
 
     def display(self) -> str:
         if self.sqnr_db is None:

@@ -3,9 +3,9 @@
 The code is in harness.zoo.catalog; this file only re-exports it."""
 from harness.zoo.catalog import (
     MODEL_NAME,
+    ZOO,
     ModelFileError,
     UnknownModel,
-    ZOO,
     ZooEntry,
     is_model_path,
     load,

@@ -6,8 +6,8 @@ deterministic (He-uniform from a hash, batch-norms fitted and folded), not train
 from __future__ import annotations
 
 from harness.calibration import calibrate
-from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.model import Model
+from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.zoo.common import pattern_samples
 
 DESCRIPTION = "MLPerf Tiny AD autoencoder: 640 -> 128x4 -> 8 -> 128x4 -> 640 fully connected (untrained weights)"

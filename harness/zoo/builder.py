@@ -14,7 +14,7 @@ noise among them, by about 1.6 dB per layer (vww_mobilenetv1 ends near 2 dB SQNR
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +60,7 @@ class ZooBuilder:
         b = self.builder
         return Graph(b.name, b.input, output, b.tensors, b.layers)
 
-    def add(self, op: str, inputs: list[str] | str, bn: bool = False, beta: Optional[np.ndarray] = None,
+    def add(self, op: str, inputs: list[str] | str, bn: bool = False, beta: np.ndarray | None = None,
             **kwargs: Any) -> str:
         """Add a layer; with bn=True fold a batch-norm fitted to its pre-activation output."""
         name = self.builder.add(op, inputs, **kwargs)

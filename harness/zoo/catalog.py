@@ -10,13 +10,14 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator, Union
 
 from harness.errors import HarnessError, InputError
+from harness.model import Model
 from harness.zoo import (
     ad_autoencoder,
     ic_resnet8,
@@ -28,7 +29,6 @@ from harness.zoo import (
     vww_mobilenetv1,
     xor_mlp,
 )
-from harness.model import Model
 from harness.zoo.common import ZooEntry
 
 #: A model's name names its golden folder and its build folder and is sent in UART records, where
@@ -73,7 +73,7 @@ _FILE_MODELS: dict[Path, tuple[tuple[int, int], Model]] = {}
 _FILE_NAMES: dict[str, Path] = {}
 
 
-def load(name_or_path: Union[str, os.PathLike[str]]) -> Model:
+def load(name_or_path: str | os.PathLike[str]) -> Model:
     """The model MODEL names: a zoo model (built once per process), a model file (built again only
     when the file changed), or the name of a model file loaded earlier in this process. Anything
     else is one InputError, never a traceback."""
@@ -94,7 +94,7 @@ def is_model_path(text: str) -> bool:
     return text.endswith(".py") or "/" in text or os.sep in text or os.path.exists(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zoo_model(name: str) -> Model:
     """Zoo models never change under a running process: build each once."""
     return ZOO[name].build()

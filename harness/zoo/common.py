@@ -6,8 +6,8 @@ values are the same on every machine (numpy's float32 SIMD sin differs between C
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

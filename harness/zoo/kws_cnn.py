@@ -10,9 +10,9 @@ and not only in phase.
 """
 from __future__ import annotations
 
-from harness.model.graph import GraphBuilder
 from harness.calibration import calibrate
 from harness.model import Model
+from harness.model.graph import GraphBuilder
 from harness.zoo.common import pattern_samples, sinus
 
 DESCRIPTION = "keyword-spotting CNN: conv, maxpool, depthwise-separable block, GAP, dense 16->10 (seed 002)"

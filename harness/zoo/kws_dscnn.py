@@ -7,8 +7,8 @@ to the calibration data and folded, harness.zoo.builder), not trained.
 from __future__ import annotations
 
 from harness.calibration import calibrate
-from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.model import Model
+from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.zoo.common import pattern_samples
 
 DESCRIPTION = "MLPerf Tiny KWS DS-CNN: conv + 4 depthwise-separable blocks, 49x10x1 -> 12 (untrained weights)"

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.calibration import calibrate
-from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.model import Model
+from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.zoo.common import pattern_samples, sinus
 
 INPUT = (16, 16, 3)
@@ -49,11 +49,14 @@ def _build(name: str, published: bool) -> Model:
         x = b.add("pointwise_conv2d", x, name=f"pw{i}", activation=act, per_channel=False, bn=True,
                   beta=np.full(c_out, 0.5), float_weights=he_uniform((c_out, 1, 1, c_in), c_in, seed=5000 + 10 * i + 2))
     x = b.add("global_avgpool2d", x, name="gap")
-    x = b.add("dense", x, name="fc", float_weights=he_uniform((4, 32), 32, seed=5099), float_bias=sinus((4,), 0.1, 3, 0.2))
+    x = b.add(
+        "dense", x, name="fc", float_weights=he_uniform((4, 32), 32, seed=5099), float_bias=sinus((4,), 0.1, 3, 0.2)
+    )
     graph = calibrate(b.build(x), calib)
     note = PARITY_NOTE_PUBLISHED if published else PARITY_NOTE_FRIENDLY
-    return Model(graph, calib[:4], calibration_inputs=calib, parity_threshold=0.5 if published else 0.1,
-                 parity_note=note)
+    return Model(
+        graph, calib[:4], calibration_inputs=calib, parity_threshold=0.5 if published else 0.1, parity_note=note
+    )
 
 
 def build_published() -> Model:

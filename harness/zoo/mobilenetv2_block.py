@@ -7,9 +7,9 @@ stem and the depthwise layers, per-tensor elsewhere. Calibrated on samples 0..31
 """
 from __future__ import annotations
 
-from harness.model.graph import GraphBuilder
 from harness.calibration import calibrate
 from harness.model import Model
+from harness.model.graph import GraphBuilder
 from harness.zoo.common import sinus, wave_samples
 
 DESCRIPTION = "MobileNetV2 stem + two inverted-residual blocks (linear bottlenecks, a skip), 16x16x4 -> 4 (seed 000)"

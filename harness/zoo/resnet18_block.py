@@ -7,9 +7,9 @@ follows it; pool and ReLU reuse their input's grid. Test set: samples 0..3.
 """
 from __future__ import annotations
 
-from harness.model.graph import GraphBuilder
 from harness.calibration import calibrate
 from harness.model import Model
+from harness.model.graph import GraphBuilder
 from harness.zoo.common import sinus, wave_samples
 
 DESCRIPTION = "ResNet-18 stem + one basic block with a residual add, 16x16x3 -> 4 (seed 001)"
@@ -21,7 +21,9 @@ PARITY_NOTE = "the seed pipeline's bound: within 40% of the float logits' range"
 def build() -> Model:
     b = GraphBuilder("resnet18_block", INPUT)
     x = b.add("pad2d", "input", name="stem_pad", pads=(3, 3, 3, 3))
-    x = b.add("conv2d", x, name="stem_conv", stride=2, per_channel=True, float_weights=sinus((8, 7, 7, 3), 0.10, 5, 0.1))
+    x = b.add(
+        "conv2d", x, name="stem_conv", stride=2, per_channel=True, float_weights=sinus((8, 7, 7, 3), 0.10, 5, 0.1)
+    )
     x = b.add("relu", x, name="stem_relu")
     pool = b.add("maxpool2d", x, name="stem_pool", pool=2, stride=2)
     x = b.add("pad2d", pool, name="block_pad1", pads=(1, 1, 1, 1))

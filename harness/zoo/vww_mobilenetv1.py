@@ -7,8 +7,8 @@ with the MobileNetV1 channel and stride schedule at alpha 0.25 -> AvgPool 3x3 ->
 from __future__ import annotations
 
 from harness.calibration import calibrate
-from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.model import Model
+from harness.zoo.builder import ZooBuilder, he_uniform
 from harness.zoo.common import pattern_samples
 
 DESCRIPTION = "MLPerf Tiny VWW MobileNetV1 alpha 0.25: 13 depthwise-separable blocks, 96x96x3 -> 2 (untrained weights)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.calibration import calibrate
 from harness.errors import EnvironmentProblem
+from harness.model import Model
 from harness.model.graph import GraphBuilder
 from harness.quant import QuantParams, f32
-from harness.calibration import calibrate
-from harness.model import Model
 
 DESCRIPTION = "2-4-1 MLP with a sigmoid LUT, hand-set int8 constants that solve XOR (seed 003)"
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -64,10 +64,18 @@ def train_with_pytorch(epochs: int = 4000) -> Model:
         optimizer.step()
     fc1, fc2 = net[0], net[2]
     b = GraphBuilder("xor_mlp_trained", (2,))
-    h = b.add("dense", "input", name="fc1", float_weights=fc1.weight.detach().numpy(), float_bias=fc1.bias.detach().numpy())
+    h = b.add(
+        "dense", "input", name="fc1", float_weights=fc1.weight.detach().numpy(), float_bias=fc1.bias.detach().numpy()
+    )
     h = b.add("relu", h, name="relu1")
     h = b.add("dense", h, name="fc2", float_weights=fc2.weight.detach().numpy(), float_bias=fc2.bias.detach().numpy())
     h = b.add("sigmoid", h, name="sigmoid")
     calib = calibration_grid()
-    return Model(calibrate(b.build(h), calib), XOR_INPUTS, labels=XOR_LABELS, calibration_inputs=calib,
-                 parity_threshold=0.10, parity_note="trained float model; 10%")
+    return Model(
+        calibrate(b.build(h), calib),
+        XOR_INPUTS,
+        labels=XOR_LABELS,
+        calibration_inputs=calib,
+        parity_threshold=0.10,
+        parity_note="trained float model; 10%",
+    )

@@ -3,8 +3,6 @@ the zoo (harness.zoo.ZOO), named after the model, so that a model added to the z
 shown by name in the report without a hand-kept list in the suite file."""
 from __future__ import annotations
 
-from typing import Optional
-
 from robot import result, running
 
 import harness.zoo
@@ -18,7 +16,7 @@ class ZooModels:
         """`keyword`: the suite's keyword each generated test calls with its model's name."""
         self.ROBOT_LIBRARY_LISTENER = self
         self._keyword = keyword
-        self._suite: Optional[running.TestSuite] = None
+        self._suite: running.TestSuite | None = None
 
     def start_suite(self, data: running.TestSuite, result: result.TestSuite) -> None:
         self._suite = data
