@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from harness.quant import (
 from harness.reference import run_float
 
 
-def weights_per_channel(op: str, attrs: dict) -> bool:
+def weights_per_channel(op: str, attrs: dict[str, Any]) -> bool:
     """Per-channel weights unless the layer says otherwise; depthwise defaults to per channel."""
     return bool(attrs.get("per_channel", op == "depthwise_conv2d"))
 

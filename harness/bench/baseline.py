@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.bench import DETERMINISTIC, BenchReport
 from harness.errors import InputError
@@ -36,7 +37,7 @@ def baseline_path(directory: Path | None, target: str) -> Path:
     return (directory if directory is not None else golden_dir() / "cycles") / f"{target}.json"
 
 
-def read_baseline(path: Path) -> dict | None:
+def read_baseline(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
@@ -49,7 +50,7 @@ def read_baseline(path: Path) -> dict | None:
     return upgraded(data) if data["format"] == FORMAT_CYCLES else data
 
 
-def upgraded(data: dict) -> dict:
+def upgraded(data: dict[str, Any]) -> dict[str, Any]:
     """Format 1 as format 2: each layer's `cycles` becomes `count`, whatever the counter counted."""
     models = {name: {**entry, "layers": [{("count" if k == "cycles" else k): v for k, v in layer.items()}
                                          for layer in entry["layers"]]}

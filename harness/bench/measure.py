@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness import __version__
 from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
@@ -113,8 +114,8 @@ def _layer_weight_bytes(model: Model) -> list[int]:
     return out
 
 
-def _flatten(fields: tuple) -> list:
-    flat: list = []
+def _flatten(fields: tuple[Any, ...]) -> list[Any]:
+    flat: list[Any] = []
     for f in fields:
         flat += _flatten(f) if isinstance(f, tuple) else [f]
     return flat

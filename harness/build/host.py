@@ -133,7 +133,7 @@ class HostKernels:
     def __init__(self, library: Path | None = None):
         self.lib = ctypes.CDLL(str(library or build_host_library()))
 
-    def _struct(self, cls: type[ctypes.Structure], fields: tuple, keep: list[Any]) -> ctypes.Structure:
+    def _struct(self, cls: type[ctypes.Structure], fields: tuple[Any, ...], keep: list[Any]) -> ctypes.Structure:
         """A ctypes struct from nested field tuples; arrays it points to are kept alive in `keep`."""
         values: list[Any] = []
         for field, value in zip(cls._fields_, fields):
@@ -182,7 +182,8 @@ class HostKernels:
         guards = bool(np.all(before == GUARD_VALUE) and np.all(after == GUARD_VALUE))
         return status, guarded[GUARD_BYTES : GUARD_BYTES + out_size].copy(), guards
 
-    def run(self, layer: Layer, k: LayerConstants, inputs: Sequence[np.ndarray], out_shape: tuple) -> HostResult:
+    def run(self, layer: Layer, k: LayerConstants, inputs: Sequence[np.ndarray],
+            out_shape: tuple[int, ...]) -> HostResult:
         """One layer on one sample (inputs without the batch axis), through its C kernel."""
         call = kernel_call(layer, k, [x.shape for x in inputs], out_shape)
         if call is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class CStruct:
 
     name: str
     ctype: str
-    fields: tuple
+    fields: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class AcceptedSocketPort(SocketSerial):
+class AcceptedSocketPort(SocketSerial):  # type: ignore[misc]  # pyserial ships no type information
     """pyserial's socket port over a connection this process accepted. Opening it keeps every
     byte already received, and closing it does not pause (pyserial's socket:// close sleeps
     0.3 s for a reconnect that never comes here)."""

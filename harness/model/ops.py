@@ -6,7 +6,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.quant import QuantParams, f32
 
@@ -43,7 +43,7 @@ class OpSpec:
     macs: Callable[[Layer, list[Shape], Shape], int]
     fixed_grid: QuantParams | None = None
     description: str = ""
-    defaults: Callable[[dict], None] | None = None
+    defaults: Callable[[dict[str, Any]], None] | None = None
     channel_axis: int = 0  # output-channel axis of the weight layout
     attrs: frozenset[str] = frozenset()
 
@@ -206,7 +206,7 @@ def _pool_shape(layer: Layer, ins: list[Shape]) -> Shape:
     return (oh, ow, c)
 
 
-def _pool_defaults(attrs: dict) -> None:
+def _pool_defaults(attrs: dict[str, Any]) -> None:
     attrs.setdefault("pool", 2)
     attrs.setdefault("stride", attrs["pool"])
 

@@ -40,23 +40,23 @@ def _windows(
             yield kh, kw, xp[:, h0 : h0 + (oh - 1) * sh + 1 : sh, w0 : w0 + (ow - 1) * sw + 1 : sw, :]
 
 
-def _conv_acc(x: Array, w: Array, bias: Array, layer: Layer, out_shape: tuple, fill: float) -> Array:
+def _conv_acc(x: Array, w: Array, bias: Array, layer: Layer, out_shape: tuple[int, ...], fill: float) -> Array:
     """bias + sum over (kh, kw, ic) of w * x, OHWI weights, accumulated in x's dtype."""
     n = x.shape[0]
     acc = np.zeros((n,) + tuple(out_shape), dtype=x.dtype) + bias.astype(x.dtype)
-    for kh, kw, view in _windows(x, layer, (w.shape[1], w.shape[2]), out_shape[:2], fill):
+    for kh, kw, view in _windows(x, layer, (w.shape[1], w.shape[2]), (out_shape[0], out_shape[1]), fill):
         for ic in range(w.shape[3]):
             acc += view[..., ic : ic + 1] * w[:, kh, kw, ic]
     return acc
 
 
-def _depthwise_acc(x: Array, w: Array, bias: Array, layer: Layer, out_shape: tuple, fill: float) -> Array:
+def _depthwise_acc(x: Array, w: Array, bias: Array, layer: Layer, out_shape: tuple[int, ...], fill: float) -> Array:
     """Depthwise: output channel c * multiplier + m reads input channel c; weights [kh][kw][c]."""
     mult = w.shape[2] // x.shape[3]
     xr = np.repeat(x, mult, axis=3) if mult > 1 else x
     n = x.shape[0]
     acc = np.zeros((n,) + tuple(out_shape), dtype=x.dtype) + bias.astype(x.dtype)
-    for kh, kw, view in _windows(xr, layer, (w.shape[0], w.shape[1]), out_shape[:2], fill):
+    for kh, kw, view in _windows(xr, layer, (w.shape[0], w.shape[1]), (out_shape[0], out_shape[1]), fill):
         acc += view * w[kh, kw, :]
     return acc
 
@@ -75,7 +75,7 @@ def _dense_acc(x: Array, w: Array, bias: Array) -> Array:
 # the input arrays and the output shape, exactly what the C kernel receives, so tests can drive it
 # with any multiplier and shift, not only those a calibrated graph produces.
 
-IntOp = Callable[[Layer, LayerConstants, list[Array], tuple], Array]
+IntOp = Callable[[Layer, LayerConstants, list[Array], tuple[int, ...]], Array]
 
 
 def _requant_out(acc: Array, k: LayerConstants) -> Array:
@@ -88,7 +88,7 @@ def _clamped(values: Array | int, k: LayerConstants) -> Array:
     return np.clip(values, k.act_min, k.act_max).astype(np.int8)
 
 
-def _weighted_acc(layer: Layer, x: Array, w: Array, b: Array, out_shape: tuple) -> Array:
+def _weighted_acc(layer: Layer, x: Array, w: Array, b: Array, out_shape: tuple[int, ...]) -> Array:
     """The accumulator of a weighted layer in x's dtype (padding contributes 0)."""
     if layer.op == "depthwise_conv2d":
         return _depthwise_acc(x, w, b, layer, out_shape, 0)
@@ -97,23 +97,25 @@ def _weighted_acc(layer: Layer, x: Array, w: Array, b: Array, out_shape: tuple) 
     return _conv_acc(x, w, b, layer, out_shape, 0)
 
 
-def _int_weighted(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_weighted(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     x = ins[0].astype(np.int64) - k.input_zp
     acc = _weighted_acc(layer, x, layer.int8_weights().astype(np.int64), layer.int32_bias().astype(np.int64),
                         out_shape)
     return _requant_out(acc, k)
 
 
-def _int_clamp(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_clamp(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     return _clamped(ins[0], k)
 
 
-def _int_maxpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
-    views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), out_shape[:2], INT8_MIN)]
+def _int_maxpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
+    views = [
+        v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), (out_shape[0], out_shape[1]), INT8_MIN)
+    ]
     return _clamped(np.maximum.reduce(views), k)
 
 
-def _window_sum_and_count(x: Array, layer: Layer, out_shape: tuple) -> tuple[Array, Array]:
+def _window_sum_and_count(x: Array, layer: Layer, out_shape: tuple[int, ...]) -> tuple[Array, Array]:
     """Sum of the in-bounds values of each pooling window, and how many there are."""
     pool = _pair(layer.attrs["pool"])
     total = np.sum([v for _, _, v in _windows(x, layer, pool, (out_shape[0], out_shape[1]), 0)], axis=0)
@@ -122,39 +124,39 @@ def _window_sum_and_count(x: Array, layer: Layer, out_shape: tuple) -> tuple[Arr
     return total, count
 
 
-def _int_avgpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_avgpool(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     total, count = _window_sum_and_count(ins[0].astype(np.int64), layer, out_shape)
     return _clamped(div_round_half_away(total, count), k)
 
 
-def _int_gap(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_gap(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     x = ins[0].astype(np.int64)
     out = div_round_half_away(x.sum(axis=(1, 2)), x.shape[1] * x.shape[2])
     return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
 
 
-def _int_pad(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_pad(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     t, b, l, r = layer.attrs["pads"]
     return np.pad(ins[0], ((0, 0), (t, b), (l, r), (0, 0)), constant_values=k.input_zp).astype(np.int8)
 
 
-def _int_add(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_add(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     m, s = k.requantizers()
     a = requantize((ins[0].astype(np.int64) - k.input_zp) << ADD_LEFT_SHIFT, m[0], s[0])
     b = requantize((ins[1].astype(np.int64) - k.input2_zp) << ADD_LEFT_SHIFT, m[1], s[1])
     return _clamped(requantize(np.asarray(a) + np.asarray(b), m[2], s[2]) + k.output_zp, k)
 
 
-def _int_lut(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_lut(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     return k.table()[ins[0].astype(np.int64) + 128]
 
 
-def _int_softmax(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_softmax(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     multipliers, shifts = k.requantizers()
     return softmax_int8(ins[0], int(multipliers[0]), int(shifts[0]), k.diff_min)
 
 
-def _int_alias(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple) -> Array:
+def _int_alias(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     return ins[0].reshape((ins[0].shape[0],) + tuple(out_shape))
 
 
@@ -178,7 +180,7 @@ INT_OPS: dict[str, IntOp] = {
 }
 
 
-def run_layer_int8(layer: Layer, k: LayerConstants, inputs: list[Array], out_shape: tuple) -> Array:
+def run_layer_int8(layer: Layer, k: LayerConstants, inputs: list[Array], out_shape: tuple[int, ...]) -> Array:
     """One layer of the integer reference on a batch (axis 0) of int8 inputs."""
     return INT_OPS[layer.op](layer, k, inputs, tuple(out_shape))
 
@@ -243,8 +245,9 @@ def _float_clamp(act: str) -> Callable[[Graph, Layer, list[Array]], Array]:
 
 def _float_maxpool(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     out_shape = graph.tensors[layer.output].shape
-    views = [v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), (out_shape[0], out_shape[1]),
-                                       -np.inf)]
+    views = [
+        v for _, _, v in _windows(ins[0], layer, _pair(layer.attrs["pool"]), (out_shape[0], out_shape[1]), -np.inf)
+    ]
     return _fused(graph, layer, np.maximum.reduce(views))
 
 
