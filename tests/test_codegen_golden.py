@@ -74,3 +74,19 @@ def test_malformed_golden_files_are_explained(tmp_path: Path, text: str, message
     path.write_text(text)
     with pytest.raises(GoldenError, match=message):
         read_golden(path)
+
+
+def test_contexts_are_null_without_scratch_and_share_one_buffer_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.codegen import calls
+
+    plain = generate(load("kws_cnn")).source
+    assert "scratch[" not in plain and "hk_context" not in plain
+    assert "hk_conv2d_s8(0, " in plain and "hk_fully_connected_s8(0, " in plain
+    # a kernel that needs scratch: its layers get a context of their size over one shared buffer
+    monkeypatch.setattr(calls, "conv2d_buffer_size", lambda input_dims, filter_dims: 40 * input_dims[2] + 2)
+    monkeypatch.setattr(calls, "fully_connected_buffer_size", lambda input_size: 8)
+    source = generate(load("kws_cnn")).source
+    sizes = [int(s.split("}")[0]) for s in source.split("{scratch, ")[1:]]
+    assert sizes and 8 in sizes and max(sizes) > 8
+    assert f"static int8_t scratch[{(max(sizes) + 3) // 4 * 4}]" in source
+    assert "hk_conv2d_s8(0, " not in source and "hk_fully_connected_s8(0, " not in source

@@ -2,6 +2,7 @@
 integer reference on thousands of random configurations; parameter checks; struct layouts."""
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import shutil
 import subprocess
@@ -15,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.build import FIRMWARE_DIR
-from harness.build.host import STRUCTS, HostKernels, build_host_library
-from harness.codegen.calls import CStruct, KernelCall, kernel_call
+from harness.build.host import STRUCTS, ContextStruct, Dims, HostKernels, build_host_library
+from harness.codegen.calls import BUFFER_SIZES, Context, CStruct, KernelCall, kernel_call
 from harness.fuzz.cases import (
     GENERATORS,
     KernelCase,
@@ -235,3 +236,96 @@ def test_a_rounding_change_in_a_kernel_is_caught(tmp_path: Path) -> None:
                 break
     # every op that requantizes sees it (softmax's rounding divides rarely land on an exact tie)
     assert set(caught) >= {"conv2d", "dense", "add"}
+
+
+def test_every_context_is_sized_by_a_mirrored_get_buffer_size() -> None:
+    """Every kernel call that passes a context belongs to a kernel with a Python buffer size."""
+    with_context = set()
+    for op in sorted(GENERATORS):
+        case = _a_case(op)
+        call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
+        if call is not None and any(isinstance(a, Context) for a in call.args):
+            with_context.add(call.function)
+            assert call.function in BUFFER_SIZES, call.function
+    assert with_context == set(BUFFER_SIZES)
+
+
+@pytest.mark.parametrize("function", sorted(BUFFER_SIZES))
+def test_python_buffer_size_matches_the_c_get_buffer_size(function: str, host: HostKernels) -> None:
+    python_size, kinds = BUFFER_SIZES[function]
+    c_size = getattr(host.lib, f"{function}_get_buffer_size")
+    c_size.restype = ctypes.c_int32
+    rng = np.random.default_rng(sum(map(ord, function)))
+    for _ in range(300):
+        values: list[Any] = []
+        c_args: list[Any] = []
+        for kind in kinds:
+            if kind == "dims":
+                h, w, c = (int(v) for v in rng.integers(1, 257, size=3))
+                values.append((h, w, c))
+                c_args.append(ctypes.byref(Dims(h, w, c)))
+            else:
+                n = int(rng.integers(1, 1 << 16))
+                values.append(n)
+                c_args.append(ctypes.c_int32(n))
+        assert python_size(*values) == c_size(*c_args), f"{function}{tuple(values)}"
+
+
+#: A copy of the kernels whose get_buffer_size all say 16 bytes, as an optimized kernel's would.
+SCRATCH_NEEDED = 16
+SCRATCH_OPS = {"conv2d": "hk_conv2d_s8", "depthwise_conv2d": "hk_depthwise_conv2d_s8",
+               "pointwise_conv2d": "hk_pointwise_conv2d_s8", "dense": "hk_fully_connected_s8"}
+_SHORT_SCRATCH = ctypes.create_string_buffer(SCRATCH_NEEDED)
+
+
+@pytest.fixture(scope="module")
+def needs_scratch(tmp_path_factory: pytest.TempPathFactory) -> HostKernels:
+    mutant = tmp_path_factory.mktemp("scratch") / "firmware"
+    shutil.copytree(FIRMWARE_DIR, mutant)
+    for function in SCRATCH_OPS.values():
+        source = mutant / "kernels" / "src" / f"{function}.c"
+        text = source.read_text()
+        head, sep, body = text.partition(f"int32_t {function}_get_buffer_size(")
+        assert sep and "    return 0;\n}" in body, function
+        source.write_text(head + sep + body.replace("    return 0;\n}", f"    return {SCRATCH_NEEDED};\n}}", 1))
+    return HostKernels(build_host_library(mutant))
+
+
+SCRATCH_CALLS = [
+    # (description, the context argument, expected status)
+    ("NULL context", None, 4),
+    ("context with a NULL buffer", lambda: ContextStruct(None, SCRATCH_NEEDED), 4),
+    ("context one byte short",
+     lambda: ContextStruct(ctypes.cast(_SHORT_SCRATCH, ctypes.c_void_p), SCRATCH_NEEDED - 1), 4),
+    ("zero-sized context (what the mirror says today)", Context(0), 4),
+]
+
+
+@pytest.mark.parametrize("op", sorted(SCRATCH_OPS))
+@pytest.mark.parametrize("what, context, status", SCRATCH_CALLS, ids=[s[0] for s in SCRATCH_CALLS])
+def test_kernels_reject_missing_scratch_without_writing(
+    op: str, what: str, context: Any, status: int, needs_scratch: HostKernels
+) -> None:
+    case = _a_case(op)
+    call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
+    assert call is not None and isinstance(call.args[0], Context)
+    size = int(np.prod(case.out_shape))
+    arg = context() if callable(context) else context
+    got, out, guards = needs_scratch.call(_replace_arg(call, 0, arg), case.inputs, size)
+    assert got == status, f"{op}, {what}: status {got}, expected {status}"
+    assert guards and np.all(out == 0x5A), f"{op}, {what}: the kernel wrote before rejecting its context"
+
+
+@pytest.mark.parametrize("op", sorted(SCRATCH_OPS))
+def test_kernels_run_with_the_scratch_they_ask_for(op: str, needs_scratch: HostKernels) -> None:
+    case = _a_case(op)
+    call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
+    assert call is not None and call.function == SCRATCH_OPS[op]
+    c_size = getattr(needs_scratch.lib, f"{call.function}_get_buffer_size")
+    c_size.restype = ctypes.c_int32
+    one = {"dims": lambda: ctypes.byref(Dims(1, 1, 1)), "int": lambda: ctypes.c_int32(1)}
+    assert c_size(*[one[kind]() for kind in BUFFER_SIZES[call.function][1]]) == SCRATCH_NEEDED
+    size = int(np.prod(case.out_shape))
+    got, out, guards = needs_scratch.call(_replace_arg(call, 0, Context(SCRATCH_NEEDED)), case.inputs, size)
+    assert got == 0 and guards
+    assert np.array_equal(out.reshape(case.out_shape), case.reference())

@@ -150,7 +150,9 @@ class HostKernels:
 
     def call(self, call: KernelCall, inputs: Sequence[np.ndarray], out_size: int) -> tuple[int, np.ndarray, bool]:
         """Run one kernel call; returns (status, output bytes, whether the guard bytes survived).
-        An argument of None passes a NULL pointer (to test the kernels' own checks)."""
+        A Context of size n > 0 passes n bytes of scratch, of size 0 a NULL context, as the
+        firmware does. An argument of None passes a NULL pointer and a ContextStruct passes
+        itself (to test the kernels' own checks)."""
         keep: list[Any] = []
         guarded = np.full(out_size + 2 * GUARD_BYTES, GUARD_VALUE, dtype=np.int8)
         out_ptr = guarded[GUARD_BYTES:].ctypes.data_as(ctypes.c_void_p)
@@ -159,10 +161,16 @@ class HostKernels:
         for arg in call.args:
             if arg is None:
                 args.append(ctypes.c_void_p(None))
+            elif isinstance(arg, ContextStruct):
+                args.append(ctypes.byref(arg))
             elif isinstance(arg, Context):
-                ctx = ContextStruct(None, 0)
-                keep.append(ctx)
-                args.append(ctypes.byref(ctx))
+                if arg.size <= 0:
+                    args.append(ctypes.c_void_p(None))
+                else:
+                    scratch = ctypes.create_string_buffer(arg.size)
+                    ctx = ContextStruct(ctypes.cast(scratch, ctypes.c_void_p), arg.size)
+                    keep += [scratch, ctx]
+                    args.append(ctypes.byref(ctx))
             elif isinstance(arg, Buffer):
                 args.append(out_ptr if arg.index is None else ins[arg.index].ctypes.data_as(ctypes.c_void_p))
             elif isinstance(arg, CArray):

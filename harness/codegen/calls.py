@@ -45,11 +45,14 @@ class Buffer:
     index: int | None
 
 
+@dataclass(frozen=True)
 class Context:
-    """The scratch-buffer context (hk_context); the portable kernels need none."""
+    """The scratch-buffer context (hk_context) of `size` bytes, the kernel's get_buffer_size for
+    this call's shapes (see BUFFER_SIZES). With size 0 a NULL context is passed."""
+
+    size: int
 
 
-CONTEXT = Context()
 OUTPUT = Buffer(None)
 Arg = CStruct | CArray | Buffer | Context | int
 
@@ -60,13 +63,53 @@ class KernelCall:
     args: tuple[Arg, ...]
 
 
+# Python mirrors of the kernels' C *_get_buffer_size (harness/firmware/kernels/src), which the
+# code generator needs to reserve scratch; tests/test_host_kernels.py checks each against its C
+# twin. The portable kernels need no scratch: a kernel that does must change both together.
+Dims3 = tuple[int, int, int]
+
+
+def conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
+    """hk_conv2d_s8_get_buffer_size."""
+    return 0
+
+
+def depthwise_conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
+    """hk_depthwise_conv2d_s8_get_buffer_size."""
+    return 0
+
+
+def pointwise_conv2d_buffer_size(input_dims: Dims3) -> int:
+    """hk_pointwise_conv2d_s8_get_buffer_size."""
+    return 0
+
+
+def fully_connected_buffer_size(input_size: int) -> int:
+    """hk_fully_connected_s8_get_buffer_size."""
+    return 0
+
+
+#: Each kernel that takes a context: its Python buffer size and the kinds of the C
+#: `<kernel>_get_buffer_size` arguments ("dims": const hk_dims *, "int": int32_t), in order.
+BUFFER_SIZES: dict[str, tuple[Callable[..., int], tuple[str, ...]]] = {
+    "hk_conv2d_s8": (conv2d_buffer_size, ("dims", "dims")),
+    "hk_depthwise_conv2d_s8": (depthwise_conv2d_buffer_size, ("dims", "dims")),
+    "hk_pointwise_conv2d_s8": (pointwise_conv2d_buffer_size, ("dims",)),
+    "hk_fully_connected_s8": (fully_connected_buffer_size, ("int",)),
+}
+
+
+def _shape3(shape: Shape) -> Dims3:
+    h, w, c = shape if len(shape) == 3 else (1, 1, int(np.prod(shape)))
+    return int(h), int(w), int(c)
+
+
 def _pair(v: object) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))  # type: ignore[index]
 
 
 def _dims(name: str, shape: Shape) -> CStruct:
-    h, w, c = shape if len(shape) == 3 else (1, 1, int(np.prod(shape)))
-    return CStruct(name, "hk_dims", (h, w, c))
+    return CStruct(name, "hk_dims", _shape3(shape))
 
 
 def _size(shape: Shape) -> int:
@@ -100,8 +143,9 @@ def _weights(layer: Layer) -> tuple[CArray, CArray]:
 def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     _, kh, kw, ic = layer.int8_weights().shape
     w, b = _weights(layer)
+    ctx = Context(conv2d_buffer_size(_shape3(ins[0]), (kh, kw, ic)))
     return KernelCall("hk_conv2d_s8", (
-        CONTEXT, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
+        ctx, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         _dims("filter_dims", (kh, kw, ic)), w, b, _dims("out_dims", out), OUTPUT,
     ))
 
@@ -109,16 +153,18 @@ def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ke
 def _depthwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     kh, kw, _ = layer.int8_weights().shape
     w, b = _weights(layer)
+    ctx = Context(depthwise_conv2d_buffer_size(_shape3(ins[0]), (kh, kw, ins[0][-1])))
     return KernelCall("hk_depthwise_conv2d_s8", (
-        CONTEXT, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
+        ctx, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         _dims("filter_dims", (kh, kw, ins[0][-1])), w, b, _dims("out_dims", out), OUTPUT,
     ))
 
 
 def _pointwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     w, b = _weights(layer)
+    ctx = Context(pointwise_conv2d_buffer_size(_shape3(ins[0])))
     return KernelCall("hk_pointwise_conv2d_s8", (
-        CONTEXT, _conv_params(layer, k, ins[0], (1, 1)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
+        ctx, _conv_params(layer, k, ins[0], (1, 1)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         w, b, _dims("out_dims", out), OUTPUT,
     ))
 
@@ -127,7 +173,8 @@ def _dense(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ker
     out_n, in_n = layer.int8_weights().shape
     w, b = _weights(layer)
     params = CStruct("params", "hk_fc_params", (-k.input_zp, k.output_zp, _act(k)))
-    return KernelCall("hk_fully_connected_s8", (CONTEXT, params, _quant(k), in_n, Buffer(0), out_n, w, b, OUTPUT))
+    ctx = Context(fully_connected_buffer_size(in_n))
+    return KernelCall("hk_fully_connected_s8", (ctx, params, _quant(k), in_n, Buffer(0), out_n, w, b, OUTPUT))
 
 
 def _clamp(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:

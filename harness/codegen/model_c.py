@@ -106,11 +106,16 @@ def _c_array(ctype: str, name: str, values: Iterable[int], per_line: int = 16) -
 
 
 class _Emitter:
-    """Renders kernel calls as C: each struct and array becomes a static const declaration."""
+    """Renders kernel calls as C: each struct and array becomes a static const declaration.
+
+    Scratch: one static buffer, `scratch`, of the largest size any call's context needs (layers
+    run one at a time, so they share it); a call whose kernel needs none gets a NULL context, as
+    the kernel contract allows (hk_nn.h)."""
 
     def __init__(self) -> None:
         self.decls: list[str] = []
         self.weight_bytes = 0
+        self.scratch_bytes = 0
 
     def array(self, p: str, arr: CArray) -> str:
         name = f"{p}_{arr.name}"
@@ -125,11 +130,18 @@ class _Emitter:
             return self.array(p, value)
         return str(int(value))  # type: ignore[call-overload]
 
+    def context(self, p: str, ctx: Context) -> str:
+        if ctx.size <= 0:
+            return "0"
+        self.scratch_bytes = max(self.scratch_bytes, ctx.size)
+        self.decls.append(f"static const hk_context {p}_ctx = {{scratch, {ctx.size}}};\n")
+        return f"&{p}_ctx"
+
     def call(self, p: str, call: KernelCall, buffers: list[str], output: str) -> str:
         args = []
         for arg in call.args:
             if isinstance(arg, Context):
-                args.append("&ctx")
+                args.append(self.context(p, arg))
             elif isinstance(arg, Buffer):
                 args.append(output if arg.index is None else buffers[arg.index])
             elif isinstance(arg, CArray):
@@ -155,8 +167,8 @@ class _Emitter:
         return f"    case {index}: return {p}_run();\n"
 
 
-def _source(name: str, arena_size: int, decls: list[str], cases: list[str], outputs: list[tuple[str, int]],
-            samples: np.ndarray, input_expr: str, input_size: int, output: tuple[str, int], weight_bytes: int) -> str:
+def _source(name: str, arena_size: int, e: _Emitter, cases: list[str], outputs: list[tuple[str, int]],
+            samples: np.ndarray, input_expr: str, input_size: int, output: tuple[str, int]) -> str:
     views = ",\n".join(f"    {{{expr}, {size}}}" for expr, size in outputs)
     sample_decl = (_c_array("int8_t", "samples", samples, per_line=20) if samples.size
                    else "static const int8_t *const samples = 0;\n")
@@ -165,8 +177,10 @@ def _source(name: str, arena_size: int, decls: list[str], cases: list[str], outp
         '#include <stdint.h>\n\n#include "hk_model.h"\n#include "hk_nn.h"\n\n',
         "#ifndef HK_BUILD_ID\n#error \"HK_BUILD_ID must be defined by the build (it heads model.c)\"\n#endif\n\n",
         f"static int8_t arena[{max(arena_size, ALIGN)}] __attribute__((aligned({ALIGN})));\n",
-        "static const hk_context ctx __attribute__((unused)) = {0, 0};\n",
-        *decls,
+        (f"/* scratch shared by the layers (the largest *_get_buffer_size) */\n"
+         f"static int8_t scratch[{_align(e.scratch_bytes)}] __attribute__((aligned({ALIGN})));\n"
+         if e.scratch_bytes else "/* no layer needs scratch: every context is NULL */\n"),
+        *e.decls,
         "\n/* test inputs, quantized on the host */\n",
         sample_decl,
         "\nhk_status hk_model_run_layer(uint32_t index)\n{\n    switch (index) {\n",
@@ -177,7 +191,7 @@ def _source(name: str, arena_size: int, decls: list[str], cases: list[str], outp
         f'    "{name}",\n    HK_BUILD_ID,\n    {len(cases)},\n    {max(len(samples), 1)},\n',
         f"    {input_size},\n    {output[1]},\n    samples,\n",
         f"    {input_expr},\n    {output[0]},\n",
-        f"    {weight_bytes},\n    {arena_size},\n    layer_outputs\n}};\n",
+        f"    {e.weight_bytes},\n    {arena_size},\n    layer_outputs\n}};\n",
     ])
 
 
@@ -193,8 +207,8 @@ def generate(model: Model) -> GeneratedModel:
     outputs = [(buffers[l.output], graph.tensors[l.output].size) for l in graph.layers]
     samples = model.test_inputs_q.reshape(len(model.test_inputs_q), -1)
     source = _source(
-        graph.name, arena.size, e.decls, cases, outputs, samples, buffers[graph.input],
-        graph.tensors[graph.input].size, (buffers[graph.output], graph.tensors[graph.output].size), e.weight_bytes,
+        graph.name, arena.size, e, cases, outputs, samples, buffers[graph.input],
+        graph.tensors[graph.input].size, (buffers[graph.output], graph.tensors[graph.output].size),
     )
     return GeneratedModel(source, arena, e.weight_bytes)
 
@@ -216,5 +230,5 @@ def generate_suite(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
         cases.append(e.layer(f"c{i}", case.graph, layer, case.constants, i, buffers))
         outputs.append((f"(const int8_t *){buffers[layer.output]}", case.graph.tensors[layer.output].size))
     empty = np.zeros((0, 0), dtype=np.int8)
-    source = _source(name, arena_size, e.decls, cases, outputs, empty, "arena", 0, outputs[-1], e.weight_bytes)
+    source = _source(name, arena_size, e, cases, outputs, empty, "arena", 0, outputs[-1])
     return GeneratedModel(source, ArenaPlan({}, arena_size), e.weight_bytes)

@@ -33,9 +33,14 @@
  * - **Statuses** (hk_status in hk_nn_types.h): HK_OK; HK_ERR_NULL for a required pointer that is
  *   NULL; HK_ERR_DIMS for a non-positive size or shapes that disagree; HK_ERR_QUANT for a zero
  *   point, multiplier, shift, activation bound or other quantization parameter (pad2d's fill,
- *   add's left_shift, softmax's diff_min) out of range. HK_ERR_BUFFER is
- *   reserved for kernels that need scratch memory: the portable kernels need none, ignore ctx
- *   (which may be NULL) and never return it. HK_ERR_LAYER is the runtime's, never a kernel's.
+ *   add's left_shift, softmax's diff_min) out of range; HK_ERR_BUFFER for scratch that is
+ *   missing or too small (see Scratch). HK_ERR_LAYER is the runtime's, never a kernel's.
+ * - **Scratch** (hk_context, the CMSIS-NN pattern): a kernel that takes ctx needs
+ *   *_get_buffer_size(...) bytes of scratch for its shapes, which the caller provides (no kernel
+ *   allocates). Its last check: when that size is > 0, ctx must not be NULL, ctx->buf must not be
+ *   NULL and ctx->size must be at least that size, else HK_ERR_BUFFER; when it is 0, ctx is not
+ *   read and may be NULL. The portable kernels need 0 for every shape, so today they never
+ *   return HK_ERR_BUFFER; an optimized kernel that needs scratch keeps the same contract.
  * - **Aliasing.** Unless a block says the output may equal an input, the output must not overlap
  *   any input. No kernel allocates, keeps state between calls or uses floating point.
  */
@@ -55,7 +60,8 @@
  * output[oy][ox][oc] = clamp(requantize(acc, multiplier[q], shift[q]) + output_offset,
  * activation.min, activation.max), q = oc for a per-channel requantizer, else 0.
  *
- * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  ctx          scratch context of at least *_get_buffer_size bytes; may be NULL
+ *                          when that size is 0
  * @param[in]  params       offsets, stride (h, w), dilation (h, w), padding, activation
  * @param[in]  quant        requantizer: count 1 or output_dims->c
  * @param[in]  input_dims   input (H, W, C_IN)
@@ -73,7 +79,8 @@
  * quant, quant->multiplier, quant->shift not NULL, then count and values; KH, KW, stride and
  * dilation >= 1 in both axes, every padding >= 0, the padded input at least as large as the
  * dilated filter (the numerator of OH and OW >= 0), and OH, OW as above; filter_dims->c ==
- * input_dims->c.
+ * input_dims->c; the scratch context against hk_conv2d_s8_get_buffer_size(input_dims,
+ * filter_dims).
  *
  * @return HK_OK, or the status of the first failing check:
  * @retval HK_ERR_NULL  input, filter, output, filter_dims, params, input_dims, output_dims,
@@ -83,6 +90,8 @@
  *                      OH or OW not as above; filter_dims->c != input_dims->c
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
  *                      C_OUT; a negative multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ * @retval HK_ERR_BUFFER scratch needed (get_buffer_size > 0) and ctx or ctx->buf NULL, or
+ *                      ctx->size smaller than needed
  */
 hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
                        const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
@@ -90,10 +99,11 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
                        int8_t *output);
 
 /**
- * @brief Scratch bytes hk_conv2d_s8 needs for these shapes.
+ * @brief Scratch bytes hk_conv2d_s8 needs for these shapes: the size of the context it must be
+ *        given (harness/codegen/calls.py mirrors it for the code generator).
  * @param[in] input_dims   input (H, W, C_IN); not read
  * @param[in] filter_dims  (KH, KW, C_IN); not read
- * @return 0: the portable kernel needs no scratch.
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
  */
 int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims);
 
@@ -105,7 +115,8 @@ int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *f
  * only: acc = bias[oc] + sum over (ky, kx) of filter[ky][kx][oc] * (input[iy][ix][oc / M] +
  * input_offset), with iy, ix, the padding and the requantization exactly as for hk_conv2d_s8.
  *
- * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  ctx          scratch context of at least *_get_buffer_size bytes; may be NULL
+ *                          when that size is 0
  * @param[in]  params       offsets, stride (h, w), dilation (h, w), padding, activation
  * @param[in]  quant        requantizer: count 1 or output_dims->c
  * @param[in]  input_dims   input (H, W, C_IN)
@@ -120,13 +131,15 @@ int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *f
  * @param[out] output       output tensor [OH, OW, C_OUT]; must not overlap input
  *
  * Checks, in order: as hk_conv2d_s8 up to and including OH and OW; then filter_dims->c ==
- * input_dims->c and C_OUT % C_IN == 0.
+ * input_dims->c and C_OUT % C_IN == 0; then the scratch context against
+ * hk_depthwise_conv2d_s8_get_buffer_size(input_dims, filter_dims).
  *
  * @return HK_OK, or the status of the first failing check:
  * @retval HK_ERR_NULL  as for hk_conv2d_s8
  * @retval HK_ERR_DIMS  as for hk_conv2d_s8, and C_OUT not a multiple of C_IN (C_OUT < C_IN
  *                      included)
  * @retval HK_ERR_QUANT as for hk_conv2d_s8
+ * @retval HK_ERR_BUFFER as for hk_conv2d_s8
  */
 hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *params,
                                  const hk_quant *quant, const hk_dims *input_dims,
@@ -135,10 +148,11 @@ hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const hk_dims *output_dims, int8_t *output);
 
 /**
- * @brief Scratch bytes hk_depthwise_conv2d_s8 needs for these shapes.
+ * @brief Scratch bytes hk_depthwise_conv2d_s8 needs for these shapes: the size of the context it must be
+ *        given (harness/codegen/calls.py mirrors it for the code generator).
  * @param[in] input_dims   input (H, W, C_IN); not read
  * @param[in] filter_dims  (KH, KW, C_IN); not read
- * @return 0: the portable kernel needs no scratch.
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
  */
 int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims);
 
@@ -151,7 +165,8 @@ int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const 
  * offset and clamped as for hk_conv2d_s8. There is no filter_dims: the filter is 1x1 and its
  * input channel count is input_dims->c.
  *
- * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  ctx          scratch context of at least *_get_buffer_size bytes; may be NULL
+ *                          when that size is 0
  * @param[in]  params       offsets, stride, dilation, padding, activation; the padding must be
  *                          all zero; the dilation must be >= 1 and has no effect on a 1x1 filter
  * @param[in]  quant        requantizer: count 1 or output_dims->c
@@ -164,7 +179,8 @@ int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const 
  * @param[out] output       output tensor [OH, OW, C_OUT]; must not overlap input
  *
  * Checks, in order: input, filter, output not NULL; then the checks of hk_conv2d_s8 from params
- * to OH and OW, with KH = KW = 1; then every padding == 0.
+ * to OH and OW, with KH = KW = 1; then every padding == 0; then the scratch context against
+ * hk_pointwise_conv2d_s8_get_buffer_size(input_dims).
  *
  * @return HK_OK, or the status of the first failing check:
  * @retval HK_ERR_NULL  input, filter, output, params, input_dims, output_dims, quant or one of
@@ -172,6 +188,7 @@ int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const 
  * @retval HK_ERR_DIMS  a dimension <= 0; a stride or dilation < 1; a padding that is not zero;
  *                      OH or OW not as above
  * @retval HK_ERR_QUANT as for hk_conv2d_s8
+ * @retval HK_ERR_BUFFER as for hk_conv2d_s8
  */
 hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *params,
                                  const hk_quant *quant, const hk_dims *input_dims,
@@ -179,9 +196,10 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const hk_dims *output_dims, int8_t *output);
 
 /**
- * @brief Scratch bytes hk_pointwise_conv2d_s8 needs for this input.
+ * @brief Scratch bytes hk_pointwise_conv2d_s8 needs for this input: the size of the context
+ *        it must be given (harness/codegen/calls.py mirrors it for the code generator).
  * @param[in] input_dims  input (H, W, C_IN); not read
- * @return 0: the portable kernel needs no scratch.
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
  */
 int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
 
@@ -192,7 +210,8 @@ int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
  * multiplier[q], shift[q]) + output_offset, activation.min, activation.max), q = o for a
  * per-output requantizer, else 0.
  *
- * @param[in]  ctx          scratch context; ignored, may be NULL
+ * @param[in]  ctx          scratch context of at least *_get_buffer_size bytes; may be NULL
+ *                          when that size is 0
  * @param[in]  params       input_offset, output_offset, activation
  * @param[in]  quant        requantizer: count 1 or output_size
  * @param[in]  input_size   IN, the number of input values (> 0)
@@ -203,7 +222,8 @@ int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
  * @param[out] output       output vector [OUT]; must not overlap input
  *
  * Checks, in order: params, input, weights, output not NULL; input_size and output_size > 0;
- * the offsets in range; the activation; quant, its arrays, its count and values.
+ * the offsets in range; the activation; quant, its arrays, its count and values; the scratch
+ * context against hk_fully_connected_s8_get_buffer_size(input_size).
  *
  * @return HK_OK, or the status of the first failing check:
  * @retval HK_ERR_NULL  params, input, weights, output, quant or one of quant's arrays is NULL
@@ -211,6 +231,7 @@ int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
  *                      output_size; a negative multiplier; a shift outside
  *                      [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ * @retval HK_ERR_BUFFER as for hk_conv2d_s8
  */
 hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *params,
                                 const hk_quant *quant, int32_t input_size, const int8_t *input,
@@ -218,9 +239,10 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
                                 int8_t *output);
 
 /**
- * @brief Scratch bytes hk_fully_connected_s8 needs for this input size.
+ * @brief Scratch bytes hk_fully_connected_s8 needs for this input size: the size of the
+ *        context it must be given (harness/codegen/calls.py mirrors it for the code generator).
  * @param[in] input_size  IN; not read
- * @return 0: the portable kernel needs no scratch.
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
  */
 int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size);
 

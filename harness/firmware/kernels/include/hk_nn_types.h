@@ -16,7 +16,7 @@ typedef enum {
     HK_ERR_DIMS = 2,   /**< a dimension is not positive or the shapes do not agree */
     HK_ERR_QUANT = 3,  /**< a zero point, multiplier, shift or activation bound is out of range */
     HK_ERR_BUFFER = 4, /**< the scratch buffer is missing or smaller than *_get_buffer_size says
-                            (no portable kernel returns it: none needs scratch) */
+                            (the portable kernels need none, so they never return it) */
     HK_ERR_LAYER = 5   /**< the model has no layer with that index (the runtime's
                             hk_model_run_layer; never a kernel's) */
 } hk_status;
@@ -112,7 +112,8 @@ typedef struct {
 } hk_softmax_params;
 
 /** @brief Scratch memory for kernels that need it; its size from the kernel's
- *         *_get_buffer_size. The portable kernels ignore it. */
+ *         *_get_buffer_size. A kernel checks it only when that size is > 0 (then buf must not
+ *         be NULL and size must be at least that); otherwise it may be passed as NULL. */
 typedef struct {
     void *buf;    /**< the scratch buffer, or NULL when none is needed */
     int32_t size; /**< its size in bytes */

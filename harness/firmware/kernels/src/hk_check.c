@@ -115,3 +115,14 @@ hk_status hk_check_pool(const hk_pool_params *params, const hk_dims *input_dims,
     const hk_hw one = {1, 1};
     return hk_check_window(input_dims, pool->h, pool->w, &params->stride, &one, pad, output_dims);
 }
+
+hk_status hk_check_context(const hk_context *ctx, int32_t needed)
+{
+    if (needed <= 0) {
+        return HK_OK;
+    }
+    if (ctx == 0 || ctx->buf == 0 || ctx->size < needed) {
+        return HK_ERR_BUFFER;
+    }
+    return HK_OK;
+}

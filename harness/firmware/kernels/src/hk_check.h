@@ -17,5 +17,8 @@ hk_status hk_check_pool(const hk_pool_params *params, const hk_dims *input_dims,
                         const hk_dims *output_dims);
 hk_status hk_check_conv(const hk_conv_params *params, const hk_quant *quant, const hk_dims *input_dims,
                         int32_t kh, int32_t kw, const hk_dims *output_dims);
+/* Scratch: HK_OK when needed <= 0 (ctx may then be NULL), else ctx, ctx->buf not NULL and
+ * ctx->size >= needed, or HK_ERR_BUFFER. */
+hk_status hk_check_context(const hk_context *ctx, int32_t needed);
 
 #endif

@@ -15,7 +15,6 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
                        const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
                        int8_t *output)
 {
-    (void)ctx;
     if (input == 0 || filter == 0 || output == 0 || filter_dims == 0) {
         return HK_ERR_NULL;
     }
@@ -25,6 +24,9 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
     }
     if (filter_dims->c != input_dims->c) {
         return HK_ERR_DIMS;
+    }
+    if ((st = hk_check_context(ctx, hk_conv2d_s8_get_buffer_size(input_dims, filter_dims))) != HK_OK) {
+        return st;
     }
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;

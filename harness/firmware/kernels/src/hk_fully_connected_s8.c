@@ -14,7 +14,6 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
                                 int32_t output_size, const int8_t *weights, const int32_t *bias,
                                 int8_t *output)
 {
-    (void)ctx;
     if (params == 0 || input == 0 || weights == 0 || output == 0) {
         return HK_ERR_NULL;
     }
@@ -24,7 +23,8 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
     hk_status st;
     if ((st = hk_check_offsets(params->input_offset, params->output_offset)) != HK_OK ||
         (st = hk_check_activation(&params->activation)) != HK_OK ||
-        (st = hk_check_quant(quant, output_size)) != HK_OK) {
+        (st = hk_check_quant(quant, output_size)) != HK_OK ||
+        (st = hk_check_context(ctx, hk_fully_connected_s8_get_buffer_size(input_size))) != HK_OK) {
         return st;
     }
     hk_mat_vec_s8(input, weights, bias, output_size, input_size, params->input_offset,

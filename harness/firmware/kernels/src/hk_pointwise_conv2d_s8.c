@@ -14,7 +14,6 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const int8_t *input, const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output)
 {
-    (void)ctx;
     if (input == 0 || filter == 0 || output == 0) {
         return HK_ERR_NULL;
     }
@@ -25,6 +24,9 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
     const hk_padding *pad = &params->padding;
     if (pad->top != 0 || pad->bottom != 0 || pad->left != 0 || pad->right != 0) {
         return HK_ERR_DIMS;
+    }
+    if ((st = hk_check_context(ctx, hk_pointwise_conv2d_s8_get_buffer_size(input_dims))) != HK_OK) {
+        return st;
     }
     const int32_t in_w = input_dims->w, in_c = input_dims->c, out_c = output_dims->c;
     for (int32_t oy = 0; oy < output_dims->h; oy++) {
