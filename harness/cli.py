@@ -35,10 +35,10 @@ from harness.errors import (
 )
 from harness.files import check_plot_path, check_readable_text, check_replaceable, check_writable, write_output
 from harness.fuzz.cases import GENERATORS
+from harness.reference import compute_reference
 from harness.report import render_run
 from harness.session import build, emulate, judge, run_model
 from harness.targets import TARGETS
-from harness.verify import compute_reference
 from harness.verify.golden import GoldenError, format_golden, golden_path, read_golden, write_golden
 from harness.zoo import ZOO
 

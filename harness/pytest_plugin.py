@@ -25,9 +25,10 @@ from harness.emu import Emulator, EmulatorNotFound, make_emulator
 from harness.errors import VerificationFailed
 from harness.model import Model
 from harness.protocol import FirmwareRun, Record
+from harness.reference import Reference, compute_reference
 from harness.session import Emulated, finish, judge
 from harness.targets import Target, get_target
-from harness.verify import Reference, Verdict, compute_reference
+from harness.verify import Verdict
 from harness.verify.golden import golden_path
 from harness.zoo import load
 

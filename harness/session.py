@@ -17,9 +17,10 @@ from harness.emu import Emulator, make_emulator
 from harness.errors import EmulatorError, FirmwareFailure, Problem, ProtocolError
 from harness.model import Model
 from harness.protocol import FirmwareRun
+from harness.reference import Reference, compute_reference
 from harness.results import LayerRow, RunReport
 from harness.targets import Target, get_target
-from harness.verify import Reference, Verdict, classify, float_parity, verify_run
+from harness.verify import Verdict, classify, float_parity, verify_run
 from harness.verify.golden import GoldenError, golden_path, read_golden
 from harness.zoo import load
 
@@ -120,9 +121,10 @@ def run_model(
     gpath = golden_path(model_name, target_name)
     model, target, firmware = build(model_name, target_name, log)
     check_golden_fits(model, gpath)  # a golden file that cannot be judged by is an input error before the run
+    reference = compute_reference(model)  # each reference runs once; everything below only compares
     say(f"running {firmware.elf.name} of {model_name} on {emulator} ({target.qemu_machine})")
     emulated = emulate(firmware, target, emulator, timeout)
-    verdict = judge(model, firmware, emulated, golden_file=gpath)
+    verdict = judge(model, firmware, emulated, reference, golden_file=gpath)
     float_scan = scan_elf(firmware.elf)
     verdict.check(
         "no floating point",
@@ -134,7 +136,7 @@ def run_model(
     )
     logits = [emulated.run.logits[s] for s in sorted(emulated.run.logits)]
     complete = verdict.reference_match
-    parity = float_parity(model, logits if complete else verdict.reference)
+    parity = float_parity(model, logits if complete else reference.logits, reference)
     verdict.check(
         "float parity",
         parity.ok,

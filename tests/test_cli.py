@@ -1,6 +1,7 @@
 """The `harness` command as users and the acceptance checks drive it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -132,11 +133,11 @@ def test_golden_refuses_a_firmware_that_differs_from_the_reference_with_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from harness import cli
-    from harness.verify import Reference, compute_reference
+    from harness.reference import compute_reference
 
     def shifted(model):  # type: ignore[no-untyped-def]
         ref = compute_reference(model)
-        return Reference([[v + 1 for v in row] for row in ref.logits], ref.layer_crcs)
+        return dataclasses.replace(ref, logits=[[v + 1 for v in row] for row in ref.logits])
 
     monkeypatch.setenv("HARNESS_GOLDEN_DIR", str(tmp_path))
     monkeypatch.setattr(cli, "compute_reference", shifted)

@@ -14,9 +14,9 @@ from harness.codegen import generate
 from harness.emu import make_emulator
 from harness.errors import EmulatorError, FirmwareFault, FirmwareHang, ProtocolError
 from harness.pytest_plugin import Device
-from harness.reference import run_int8
+from harness.reference import crc32_of, run_int8
 from harness.targets import get_target
-from harness.verify import crc32_of, verify_run
+from harness.verify import verify_run
 from harness.zoo import ZOO, load
 
 pytestmark = pytest.mark.emulator

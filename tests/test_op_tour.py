@@ -10,9 +10,8 @@ from harness.calibration import calibrate
 from harness.emu import make_emulator
 from harness.model import GraphBuilder, Model
 from harness.model.ops import OPS
-from harness.reference import run_int8
+from harness.reference import compute_reference, crc32_of, run_int8
 from harness.targets import get_target
-from harness.verify import crc32_of, reference_logits
 from harness.zoo.common import sinus, wave_samples
 
 pytestmark = pytest.mark.emulator
@@ -54,9 +53,9 @@ def test_every_layer_of_every_op_is_bit_exact_on_the_emulator() -> None:
     with make_emulator("qemu", firmware.elf, target) as emu:
         run = emu.run_to_completion()
     assert run.status == "ok"
-    assert [run.logits[s] for s in sorted(run.logits)] == reference_logits(model)
+    assert [run.logits[s] for s in sorted(run.logits)] == compute_reference(model).logits
     values = run_int8(model.graph, model.test_inputs_q)
     for (sample, index), crc in sorted(run.output_crcs().items()):
         layer = model.graph.layers[index]
         assert crc == crc32_of(values[layer.output][sample]), f"layer {index} '{layer.name}' sample {sample}"
-    assert len(set(np.array(reference_logits(model)).ravel().tolist())) > 2
+    assert len(set(np.array(compute_reference(model).logits).ravel().tolist())) > 2

@@ -9,7 +9,8 @@ import pytest
 
 from harness.errors import EXIT_FIRMWARE, EXIT_INPUT, Problem, exit_code_of
 from harness.protocol import FirmwareRun, format_record, parse_line
-from harness.verify import Verdict, compute_reference, verify_run
+from harness.reference import compute_reference
+from harness.verify import Verdict, verify_run
 from harness.zoo import load
 
 MODEL = load("xor_mlp")

@@ -13,8 +13,9 @@ from harness.build import ModelTooLarge, build_firmware
 from harness.calibration import calibrate
 from harness.cli import main
 from harness.model import GraphBuilder, Model
+from harness.reference import compute_reference
 from harness.targets import get_target
-from harness.verify import degenerate, float_parity, reference_logits
+from harness.verify import degenerate, float_parity
 from harness.verify.sqnr import layer_sqnr, lowest_sqnr
 from harness.zoo import ZOO, load
 from harness.zoo.common import pattern_samples
@@ -25,14 +26,15 @@ TARGET = get_target("stm32f405")
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_int8_stays_within_the_models_parity_threshold(name: str) -> None:
     model = load(name)
-    parity = float_parity(model, reference_logits(model))
+    reference = compute_reference(model)
+    parity = float_parity(model, reference.logits, reference)
     assert parity.ok, str(parity)
     assert model.parity_note
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_no_zoo_model_is_degenerate(name: str) -> None:
-    assert degenerate(reference_logits(load(name))) is None
+    assert degenerate(compute_reference(load(name)).logits) is None
 
 
 def test_published_mobilenetv1_collapses_and_the_friendly_one_recovers() -> None:
@@ -84,9 +86,10 @@ def test_pytorch_retraining_path_solves_xor() -> None:
     from harness.zoo.xor_mlp import train_with_pytorch
 
     model = train_with_pytorch()
-    logits = reference_logits(model)
+    reference = compute_reference(model)
+    logits = reference.logits
     assert classify(model, logits) == [0, 1, 1, 0]
-    assert float_parity(model, logits).ok
+    assert float_parity(model, logits, reference).ok
 
 
 def test_without_torch_the_retraining_path_explains_itself(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,10 +22,10 @@ from harness.errors import FirmwareFailure, InputError, VerificationFailed
 from harness.model import Model
 from harness.model.constants import layer_constants
 from harness.protocol.counters import unit_of
+from harness.reference import compute_reference
 from harness.results import LayerRow
 from harness.session import build, emulate, judge, layer_rows
 from harness.targets import Target
-from harness.verify import compute_reference
 
 Log = Callable[[str], None]
 #: Counters whose counts are exact and repeat run after run.

@@ -27,8 +27,8 @@ from harness.emu import make_emulator
 from harness.errors import FirmwareFailure, HarnessError, InputError
 from harness.fuzz.cases import KernelCase, RngDraw, build_case, draw_case
 from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
+from harness.reference import crc32_of
 from harness.targets import Target
-from harness.verify import crc32_of
 
 Log = Callable[[str], None]
 

@@ -16,10 +16,11 @@ from harness.emu import Emulator, make_emulator
 from harness.errors import Problem
 from harness.model import Model
 from harness.protocol import FirmwareRun
+from harness.reference import compute_reference
 from harness.report import render_run
 from harness.session import Emulated, finish, judge, run_model
 from harness.targets import Target, get_target
-from harness.verify import Verdict, compute_reference
+from harness.verify import Verdict
 from harness.verify.golden import golden_path
 from harness.zoo import load
 

@@ -7,20 +7,16 @@ from harness.verify.judge import (
     Divergence,
     Mismatch,
     Parity,
-    Reference,
     Verdict,
     classify,
-    compute_reference,
-    crc32_of,
     degenerate,
     first_divergence,
     float_parity,
-    reference_logits,
     verify_run,
 )
 
 __all__ = [
-    "Check", "Divergence", "Mismatch", "Parity", "READ_TRANSCRIPT", "Reference", "Verdict", "classify",
-    "compute_reference", "crc32_of", "degenerate", "first_divergence", "float_parity",
-    "reference_logits", "verify_run",
+    "Check", "Divergence", "Mismatch", "Parity", "READ_TRANSCRIPT", "Verdict", "classify",
+    "degenerate", "first_divergence", "float_parity",
+    "verify_run",
 ]

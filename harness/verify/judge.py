@@ -8,7 +8,6 @@ finding is a typed Problem that names whose fault it is.
 """
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from harness.errors import Problem
 from harness.model import Model
 from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
 from harness.quant import dequantize
-from harness.reference import run_float, run_int8
+from harness.reference import Reference, compute_reference
 
 #: What to do about a record that is missing, repeated or inconsistent.
 READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the firmware printed"
@@ -63,32 +62,6 @@ class Check:
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One pass of the integer reference over a model's test samples: the logits and the CRC32
-    of every layer's output, which is all a run is compared with."""
-
-    logits: list[list[int]]
-    layer_crcs: dict[tuple[int, int], int]  # (sample, layer index) -> CRC32 of the layer's output
-
-
-def crc32_of(values: np.ndarray) -> int:
-    """CRC32 of int8 values as the firmware's checksum reads their bytes."""
-    return zlib.crc32(np.ascontiguousarray(values, dtype=np.int8).tobytes()) & 0xFFFFFFFF
-
-
-def compute_reference(model: Model) -> Reference:
-    values = run_int8(model.graph, model.test_inputs_q)
-    out = values[model.graph.output]
-    crcs = {(s, i): crc32_of(values[layer.output][s])
-            for i, layer in enumerate(model.graph.layers) for s in range(len(model.test_inputs_q))}
-    return Reference(out.reshape(len(out), -1).astype(int).tolist(), crcs)
-
-
-def reference_logits(model: Model) -> list[list[int]]:
-    return compute_reference(model).logits
 
 
 @dataclass
@@ -459,13 +432,9 @@ class Parity:
         )
 
 
-def float_parity(model: Model, logits: list[list[int]]) -> Parity:
-    """Parity of int8 `logits` (one row per test sample) against the float reference."""
-    graph = model.graph
-    out = graph.tensors[graph.output]
-    ref_all = run_float(graph, model.reference_inputs)[graph.output].reshape(len(model.reference_inputs), -1)
-    test = run_float(graph, model.test_inputs)[graph.output].reshape(len(model.test_inputs), -1)
+def float_parity(model: Model, logits: list[list[int]], reference: Reference) -> Parity:
+    """Parity of int8 `logits` (one row per test sample) against the float reference's outputs."""
+    out = model.graph.tensors[model.graph.output]
     q = dequantize(np.asarray(logits), out.grid).astype(np.float64)
-    return Parity(
-        float(np.abs(q - test).max()), float(ref_all.max() - ref_all.min()), model.parity_threshold, model.parity_note
-    )
+    return Parity(float(np.abs(q - reference.float_outputs).max()), reference.float_range, model.parity_threshold,
+                  model.parity_note)
