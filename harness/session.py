@@ -66,12 +66,12 @@ def emulate(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR
         return Emulated(emu.run, emu.version(), ended, emu.run_dir)
 
 
-def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Reference | None = None,
+def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Reference,
           golden_file: Path | None = None) -> Verdict:
     """The verdict on one run: `verify_run` with the golden file read from `golden_file` (None:
     golden not judged, as when `harness golden` is about to write it)."""
     golden = read_golden(golden_file) if golden_file is not None else None
-    return verify_run(model, emulated.run, golden, firmware.build_id, firmware.elf, reference, emulated.ended,
+    return verify_run(model, emulated.run, reference, golden, firmware.build_id, firmware.elf, emulated.ended,
                       golden_file)
 
 

@@ -14,7 +14,7 @@ from harness.codegen import generate
 from harness.emu import make_emulator
 from harness.errors import EmulatorError, FirmwareFault, FirmwareHang, ProtocolError
 from harness.pytest_plugin import Device
-from harness.reference import crc32_of, run_int8
+from harness.reference import compute_reference, crc32_of, run_int8
 from harness.targets import get_target
 from harness.verify import verify_run
 from harness.zoo import ZOO, load
@@ -137,7 +137,7 @@ hk_status hk_model_run_layer(uint32_t index)
     image = build_image("kws_cnn_perturbed", source, TARGET)
     with make_emulator("qemu", image.elf, TARGET) as emu:
         run = emu.run_to_completion()
-    verdict = verify_run(model, run, None, image.build_id, image.elf)
+    verdict = verify_run(model, run, compute_reference(model), None, image.build_id, image.elf)
     assert verdict.reference_match  # absorbed: the logits alone would have passed
     assert not verdict.match
     assert verdict.divergence is not None and (verdict.divergence.layer, verdict.divergence.name) == (0, "conv1")
@@ -183,7 +183,7 @@ def test_an_off_by_one_in_kernel_rounding_is_caught(tmp_path: Path) -> None:
     firmware = build_firmware(model, TARGET, firmware_dir=mutant)
     with make_emulator("qemu", firmware.elf, TARGET) as emu:
         run = emu.run_to_completion()
-    verdict = verify_run(model, run, None, firmware.build_id, firmware.elf)
+    verdict = verify_run(model, run, compute_reference(model), None, firmware.build_id, firmware.elf)
     assert not verdict.reference_match and not verdict.match
     assert any(m.against == "reference" for m in verdict.mismatches)
     # the per-layer checksums point at a layer that requantizes (not the pooling)

@@ -45,7 +45,7 @@ def judge(lines: list[str], golden: list[list[int]] | None = REFERENCE.logits, e
         rec = parse_line(line)
         assert rec is not None
         run.feed(rec)
-    return verify_run(MODEL, run, golden, BUILD, None, REFERENCE, ended, GOLDEN_FILE)
+    return verify_run(MODEL, run, REFERENCE, golden, BUILD, None, ended, GOLDEN_FILE)
 
 
 def kinds(v: Verdict) -> list[str]:

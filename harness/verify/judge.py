@@ -18,7 +18,7 @@ from harness.errors import Problem
 from harness.model import Model
 from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
 from harness.quant import dequantize
-from harness.reference import Reference, compute_reference
+from harness.reference import Reference
 
 #: What to do about a record that is missing, repeated or inconsistent.
 READ_TRANSCRIPT = "read the run's UART transcript (uart.log) to see what the firmware printed"
@@ -373,18 +373,18 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path 
 def verify_run(
     model: Model,
     run: FirmwareRun,
+    reference: Reference,
     golden: list[list[int]] | None,
     build_id: str,
     elf: Path | None = None,
-    reference: Reference | None = None,
     ended: Problem | None = None,
     golden_file: Path | None = None,
 ) -> Verdict:
-    """Judge one run. `reference` is computed when not given; `ended` is how the run ended when it
-    did not end by itself (a hang, an emulator crash, garbage on the UART); `golden_file` None
-    leaves the golden file out of the verdict. When the run's ending was not the
-    firmware's doing, nothing else is judged: the harness only says what stopped it."""
-    reference = reference or compute_reference(model)
+    """Judge one run against the `reference` it is handed (computed once, by
+    harness.reference.compute_reference); `ended` is how the run ended when it did not end by itself
+    (a hang, an emulator crash, garbage on the UART); `golden_file` None leaves the golden file out of
+    the verdict. When the run's ending was not the firmware's doing, nothing else is judged: the
+    harness only says what stopped it."""
     v = Verdict(reference.logits, golden)
     judged = ended is None or ended.party == "firmware"
     if judged:
