@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,9 +26,15 @@ def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if importlib.util.find_spec("setuptools") is None or importlib.util.find_spec("wheel") is None:
         pytest.skip("building the wheel offline needs setuptools and wheel: pip install -e '.[test]'")
+    # setuptools builds in the source tree (build/lib, egg-info): build a copy, so that parallel test
+    # workers and the checkout's own build/ folder never share it
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_ROOT / name, source / name)
+    shutil.copytree(PROJECT_ROOT / "harness", source / "harness", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
     done = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                str(PROJECT_ROOT)])
+                str(source)])
     assert done.returncode == 0, done.stderr
     (whl,) = out.glob("cortexm_harness-*.whl")
     return whl
