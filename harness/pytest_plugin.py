@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.build import Firmware, ToolchainMissing, build_firmware
+from harness.build import Firmware, ToolchainMissing
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
-from harness.emu import Emulator, EmulatorNotFound, make_emulator
+from harness.emu import Emulator, EmulatorNotFound
 from harness.errors import VerificationFailed
 from harness.model import Model
 from harness.protocol import FirmwareRun, Record
 from harness.reference import Reference, compute_reference
-from harness.session import Emulated, finish, judge
+from harness.session import Emulated, build, finish, judge, start
 from harness.targets import Target, get_target
 from harness.verify import Verdict
 from harness.verify.golden import golden_path
@@ -78,7 +78,7 @@ def firmware_builder(harness_target: Target) -> Callable[[str], Firmware]:
     def get(model_name: str) -> Firmware:
         if model_name not in built:
             try:
-                built[model_name] = build_firmware(load(model_name), harness_target)
+                built[model_name] = build(model_name, harness_target.name)[2]
             except ToolchainMissing as e:
                 pytest.skip(str(e))
         return built[model_name]
@@ -134,8 +134,7 @@ class Device:
 def start_emulator(firmware: Firmware, target: Target, emulator: str, timeout: float) -> Emulator:
     """A started emulator, or a skip naming what is missing."""
     try:
-        emu = make_emulator(emulator, firmware.elf, target, timeout)
-        emu.start()
+        emu = start(firmware, target, emulator, timeout)
     except EmulatorNotFound as e:
         pytest.skip(str(e))
     return emu

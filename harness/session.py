@@ -27,7 +27,7 @@ from harness.zoo import load
 Log = Callable[[str], None]
 
 __all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "build", "emulate", "judge",
-           "layer_rows", "run_model"]
+           "finish", "layer_rows", "run_model", "start"]
 
 
 def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Log | None = None,
@@ -46,6 +46,15 @@ class Emulated:
     version: str
     ended: Problem | None
     evidence: Path
+
+
+def start(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR,
+          timeout: float = DEFAULT_TIMEOUT) -> Emulator:
+    """An emulator running `firmware`, for front-ends that read it record by record; stop it (or use
+    it as a context manager) when done."""
+    emu = make_emulator(emulator, firmware.elf, target, timeout)
+    emu.start()
+    return emu
 
 
 def finish(emu: Emulator) -> Problem | None:
@@ -90,7 +99,7 @@ def check_golden_fits(model: Model, path: Path) -> None:
 def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
     """Each layer's count (in the unit of the run's counter): the largest over the samples."""
     graph = model.graph
-    counts = run.cycles_by_layer()  # the UART record's field is named `cycles` whatever the counter
+    counts = run.counts_by_layer()  # the UART record's field is named `cycles` whatever the counter
     rows = []
     for i, layer in enumerate(graph.layers):
         per_sample = tuple(counts[i]) if i < len(counts) else ()

@@ -34,7 +34,7 @@ def test_model_is_bit_exact_with_positive_layer_counts(device: Device) -> None:
     assert run.status == "ok"
     assert device.logits(run) == device.reference
     assert run.model is not None and run.model.build == device.firmware.build_id
-    cycles = run.cycles_by_layer()
+    cycles = run.counts_by_layer()
     assert len(cycles) == len(device.model.graph.layers)
     assert all(len(per_sample) == len(device.reference) and min(per_sample) > 0 for per_sample in cycles)
     assert run.stack_used is not None and 0 < run.stack_used < (run.stack_size or 0)
@@ -51,7 +51,7 @@ def test_instruction_counts_repeat_exactly(name: str, firmware_builder) -> None:
     for _ in range(2):
         with make_emulator("qemu", firmware.elf, TARGET) as emu:
             runs.append(emu.run_to_completion())
-    assert runs[0].cycles_by_layer() == runs[1].cycles_by_layer()
+    assert runs[0].counts_by_layer() == runs[1].counts_by_layer()
 
 
 def misbehaving_image(body: str) -> Path:

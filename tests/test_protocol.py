@@ -75,7 +75,7 @@ def test_firmware_run_assembles_records() -> None:
         run.feed(rec)
     assert run.done and run.status == "ok" and run.stack_used == 100
     assert run.boot is not None and run.boot.counter == "icount"
-    assert run.cycles_by_layer() == [[5], [7]]
+    assert run.counts_by_layer() == [[5], [7]]
     assert run.output_crcs() == {(0, 0): 0xDEADBEEF, (0, 1): 10}
     assert run.logits == {0: [1, 2, 3]}
 

@@ -146,7 +146,7 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
         runs.append(emulated.run)
     assert runs[0].boot is not None  # the verdict requires the boot record
     counter = runs[0].boot.counter
-    repeatable = all(r.cycles_by_layer() == runs[0].cycles_by_layer() for r in runs[1:])
+    repeatable = all(r.counts_by_layer() == runs[0].counts_by_layer() for r in runs[1:])
     if counter in DETERMINISTIC and not repeatable:
         raise NotRepeatable(f"{name}: the {counter} counter gave different counts on two identical runs")
     rows = layer_rows(model, runs[0])

@@ -8,7 +8,7 @@ from harness.protocol.records import (
     BootInfo,
     FaultInfo,
     FirmwareRun,
-    LayerCycles,
+    LayerCount,
     ModelInfo,
     ProtocolError,
     Record,
@@ -19,7 +19,7 @@ from harness.protocol.records import (
 )
 
 __all__ = [
-    "BootInfo", "FAULT_NAMES", "FaultInfo", "FirmwareRun", "KERNEL_STATUS", "LayerCycles", "ModelInfo",
+    "BootInfo", "FAULT_NAMES", "FaultInfo", "FirmwareRun", "KERNEL_STATUS", "LayerCount", "ModelInfo",
     "PROTOCOL_VERSION", "ProtocolError", "Record", "crc32_hex", "describe_fault", "format_record",
     "parse_line",
 ]

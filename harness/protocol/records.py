@@ -97,10 +97,13 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
-class LayerCycles:
+class LayerCount:
+    """One @layer record. Its `count` arrives in the record's `cycles=` field (protocol v1), whatever
+    the counter counts: the @boot record's counter says which unit it is."""
+
     sample: int
     index: int
-    cycles: int
+    count: int
     out_crc: int  # CRC32 of the bytes the layer wrote
 
 
@@ -135,7 +138,7 @@ class FirmwareRun:
 
     boot: BootInfo | None = None
     model: ModelInfo | None = None
-    layers: list[LayerCycles] = field(default_factory=list)
+    layers: list[LayerCount] = field(default_factory=list)
     logits: dict[int, list[int]] = field(default_factory=dict)
     status: str | None = None  # from @done: ok | error | fault
     stack_used: int | None = None
@@ -149,12 +152,12 @@ class FirmwareRun:
     def done(self) -> bool:
         return self.status is not None
 
-    def cycles_by_layer(self) -> list[list[int]]:
+    def counts_by_layer(self) -> list[list[int]]:
         """cycles[layer][sample], in sample order."""
         n = self.model.layers if self.model else 1 + max((l.index for l in self.layers), default=-1)
         table: list[list[int]] = [[] for _ in range(n)]
         for rec in sorted(self.layers, key=lambda r: (r.index, r.sample)):
-            table[rec.index].append(rec.cycles)
+            table[rec.index].append(rec.count)
         return table
 
     def output_crcs(self) -> dict[tuple[int, int], int]:
@@ -179,7 +182,7 @@ class FirmwareRun:
                 rec.int("input"), rec.int("output"), rec.int("weights"), rec.int("arena"),
             )
         elif kind == "layer":
-            self.layers.append(LayerCycles(rec.int("sample"), rec.int("index"), rec.int("cycles"), rec.int("out_crc")))
+            self.layers.append(LayerCount(rec.int("sample"), rec.int("index"), rec.int("cycles"), rec.int("out_crc")))
         elif kind == "logits":
             self.logits[rec.int("sample")] = rec.ints("v")
         elif kind == "error":

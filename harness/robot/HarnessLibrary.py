@@ -10,19 +10,18 @@ from typing import Any, NoReturn
 
 from robot.api import logger
 
-from harness.build import Firmware, build_firmware
+from harness.build import Firmware
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
-from harness.emu import Emulator, make_emulator
+from harness.emu import Emulator
 from harness.errors import Problem
 from harness.model import Model
 from harness.protocol import FirmwareRun
 from harness.reference import compute_reference
 from harness.report import render_run
-from harness.session import Emulated, finish, judge, run_model
+from harness.session import Emulated, build, finish, judge, run_model, start
 from harness.targets import Target, get_target
 from harness.verify import Verdict
 from harness.verify.golden import golden_path
-from harness.zoo import load
 
 #: Transcript bytes put in the Robot log of a failing keyword.
 SHOWN_TRANSCRIPT_BYTES = 4000
@@ -45,9 +44,8 @@ class HarnessLibrary:
     # ------------------------------------------------------------------ build and run
     def build_firmware(self, model: str, target: str = DEFAULT_TARGET) -> str:
         """Build (or take from the cache) the firmware of `model` for `target`; returns the ELF path."""
-        self._model = load(model)
         self._target = get_target(target)
-        self._firmware = build_firmware(self._model, self._target)
+        self._model, _, self._firmware = build(model, target)
         return str(self._firmware.elf)
 
     def start_emulator(self, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -56,9 +54,8 @@ class HarnessLibrary:
         self.stop_emulator()
         self._run = None
         self._ended = None
-        self._emulator = make_emulator(emulator, firmware.elf, target, float(timeout))
+        self._emulator = start(firmware, target, emulator, float(timeout))
         self._evidence = self._emulator.run_dir
-        self._emulator.start()
 
     def wait_for_record(self, kind: str, timeout: float | None = None) -> dict[str, str]:
         """Read until a record of `kind` (boot, model, layer, logits, done) and return its fields.
@@ -129,7 +126,7 @@ class HarnessLibrary:
         """Each layer has a positive count, in the unit of the run's counter, for every sample;
         returns counts[layer][sample]."""
         run, model = self._need_run()
-        table = run.cycles_by_layer()  # the UART record's field is named `cycles` whatever the counter
+        table = run.counts_by_layer()  # the UART record's field is named `cycles` whatever the counter
         samples = len(model.test_inputs_q)
         for i, per_sample in enumerate(table):
             if len(per_sample) != samples or min(per_sample, default=0) <= 0:
