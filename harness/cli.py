@@ -43,7 +43,6 @@ from harness.verify.golden import GoldenError, format_golden, golden_path, read_
 from harness.zoo import ZOO
 
 T = TypeVar("T", int, float)
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = EXIT_VERIFIED, EXIT_FIRMWARE, EXIT_INPUT
 EXIT_STATUS = (
     "exit status: 0 verified; 1 the firmware failed (differs, fault, kernel error, hang, stack, records, float, "
     "build); 2 bad input (arguments, model, golden file, output path); 3 environment (missing tool, unusable "
@@ -153,7 +152,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"\n{len(missing)} required item(s) missing: {', '.join(missing)}. `make bootstrap` installs them.")
         return EXIT_ENVIRONMENT
     print("\nall required tools are present")
-    return EXIT_OK
+    return EXIT_VERIFIED
 
 
 # -------------------------------------------------------------------------------------- list
@@ -167,7 +166,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "targets": [{"name": t.name, "core": t.core, "qemu_machine": t.qemu_machine,
                          "description": t.description} for t in TARGETS.values()],
         }, indent=2))
-        return EXIT_OK
+        return EXIT_VERIFIED
     width = max(len(n) for n in ZOO)
     print("models:")
     for e in ZOO.values():
@@ -176,7 +175,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max(len(n) for n in TARGETS)
     for t in TARGETS.values():
         print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}")
-    return EXIT_OK
+    return EXIT_VERIFIED
 
 
 # --------------------------------------------------------------------------------------- run
@@ -191,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _write_json(args.json, report.to_json())
     if not report.verdict.match:
         raise VerificationFailed(report.verdict.problems, report.evidence)
-    return EXIT_OK
+    return EXIT_VERIFIED
 
 
 # ------------------------------------------------------------------------------------ golden
@@ -227,7 +226,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
         raise VerificationFailed(verdict.problems, emulated.evidence)
     if old == reference.logits:
         print(f"{path}: unchanged ({len(reference.logits)} samples)")
-        return EXIT_OK
+        return EXIT_VERIFIED
     logits = reference.logits
     write_golden(path, format_golden(args.model, args.target, logits))
     if old is None:
@@ -237,7 +236,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
         shown = ", ".join(f"sample {s} position {p}" for s, p in changed[:10])
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         print(f"{path}: updated; {len(changed)} value(s) changed: {shown}{more}")
-    return EXIT_OK
+    return EXIT_VERIFIED
 
 
 # ------------------------------------------------------------------------------------- bench
@@ -299,7 +298,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plot:
         plot_bench(report, Path(args.plot))
         _progress(f"wrote {args.plot}")
-    return EXIT_OK if comparison is None or comparison.ok else EXIT_FAILED
+    return EXIT_VERIFIED if comparison is None or comparison.ok else EXIT_FIRMWARE
 
 
 # -------------------------------------------------------------------------------------- sqnr
@@ -322,7 +321,7 @@ def cmd_sqnr(args: argparse.Namespace) -> int:
     if args.plot:
         plot_sqnr(model.name, rows, Path(args.plot), samples)
         _progress(f"wrote {args.plot}")
-    return EXIT_OK
+    return EXIT_VERIFIED
 
 
 # -------------------------------------------------------------------------------------- fuzz
@@ -339,7 +338,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if args.replay:
         result = replay(args.replay, target, args.emulator, args.timeout)
         print(render_replay(result))
-        return EXIT_OK if result.ok else EXIT_FAILED
+        return EXIT_VERIFIED if result.ok else EXIT_FIRMWARE
     ops = args.op or list(GENERATORS)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 100_000
     print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator})")
@@ -347,7 +346,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     print(render_fuzz(report))
     if args.json:
         _write_json(args.json, fuzz_json(report, seed, target.name, args.cases))
-    return EXIT_OK if report.failed == 0 else EXIT_FAILED
+    return EXIT_VERIFIED if report.failed == 0 else EXIT_FIRMWARE
 
 
 # -------------------------------------------------------------------------------------- main

@@ -2,7 +2,6 @@
 
 The code is in harness.verify.judge; this file only re-exports it."""
 from harness.verify.judge import (
-    READ_TRANSCRIPT,
     Check,
     Divergence,
     Mismatch,
@@ -16,7 +15,7 @@ from harness.verify.judge import (
 )
 
 __all__ = [
-    "Check", "Divergence", "Mismatch", "Parity", "READ_TRANSCRIPT", "Verdict", "classify",
+    "Check", "Divergence", "Mismatch", "Parity", "Verdict", "classify",
     "degenerate", "first_divergence", "float_parity",
     "verify_run",
 ]
