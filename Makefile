@@ -4,7 +4,7 @@ VENV := .venv
 HARNESS := $(VENV)/bin/harness
 PYTHON := $(VENV)/bin/python
 
-.PHONY: all bootstrap demo lint test test-host stress clean
+.PHONY: all bootstrap demo lint test test-host stress renode-test clean
 
 all: demo
 
@@ -31,6 +31,13 @@ test-host: bootstrap
 # failure by cause. Arguments: make stress STRESS_ARGS="-n 16 -r 5" (see scripts/stress --help).
 stress: bootstrap
 	scripts/stress $(STRESS_ARGS)
+
+# The zoo on Renode with Renode's own runner: writes renode_scripts/, builds every model's ELF into
+# build/renode/TARGET/, then runs the suites. Renode must be installed (renode-test on PATH; from
+# https://renode.io, it is not in Debian or PyPI); `harness doctor` says whether it is.
+renode-test: bootstrap
+	$(HARNESS) renode-scripts --build
+	renode-test renode_scripts/*.robot
 
 clean:
 	rm -rf build

@@ -116,6 +116,18 @@ def _newlib(target_flags: tuple[str, ...]) -> str | None:
     return out if os.path.isabs(out) else None
 
 
+def _renode_row() -> tuple[str, bool, str, bool]:
+    """Renode is optional: its version and path, or how to get it."""
+    from harness.emu.renode import INSTALL_HINT, renode_program, renode_version
+
+    try:
+        program = renode_program()
+        return ("renode", True, f"{renode_version(program)} ({program})", False)
+    except HarnessError as e:
+        return ("renode", False, f"not installed (optional, for --emulator renode): {e.message}; {INSTALL_HINT}",
+                False)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check every tool and package the harness and its tests use; say what is missing and the line
     that installs it."""
@@ -140,9 +152,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 ok = re.search(rf"^{re.escape(target.qemu_machine)}\s", machines, re.M) is not None
                 rows.append((f"QEMU machine {target.qemu_machine} ({target.name})", ok,
                              "available" if ok else "this QEMU lacks it: install QEMU 7.2 or newer", True))
-    renode = _tool_version(["renode", "--version"])
-    rows.append(("renode", renode is not None, renode or
-                 "not installed (optional): get it from https://renode.io (it is not in Debian or PyPI)", False))
+    rows.append(_renode_row())
     width = max(len(r[0]) for r in rows)
     for what, ok, detail, required in rows:
         mark = "ok  " if ok else ("MISSING" if required else "absent ")
@@ -183,6 +193,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Build, emulate and verify one model; exit 0 only when every logit matches."""
+    if "," in args.emulator:
+        args.emulators = args.emulator
+        return cmd_cross(args)
     _check_outputs(args.json)
     report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress)
     print(render_run(report))
@@ -191,6 +204,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not report.verdict.match:
         raise VerificationFailed(report.verdict.problems, report.evidence)
     return EXIT_VERIFIED
+
+
+# ------------------------------------------------------------------------------------- cross
+
+
+def cmd_cross(args: argparse.Namespace) -> int:
+    """Run one ELF on several emulators; exit 0 only when each verifies and they agree."""
+    from harness.cross import cross_check, parse_emulators
+    from harness.report.cross import render_cross
+
+    emulators = parse_emulators(args.emulators)
+    _check_outputs(args.json)
+    report = cross_check(args.model, emulators, args.target, args.timeout, log=_progress)
+    print(render_cross(report))
+    if args.json:
+        _write_json(args.json, report.to_json())
+    return report.exit_code
 
 
 # ------------------------------------------------------------------------------------ golden
@@ -349,6 +379,31 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     return EXIT_VERIFIED if report.failed == 0 else EXIT_FIRMWARE
 
 
+# ----------------------------------------------------------------------------- renode-scripts
+
+
+def cmd_renode_scripts(args: argparse.Namespace) -> int:
+    """Write the Renode files of every target Renode can run: TARGET.repl (platform description, no
+    download), TARGET.resc (board script) and TARGET.robot (a renode-test suite, one test per zoo model)."""
+    from harness.renode_suites import default_scripts_dir, elf_dir, install_elf, renode_targets, write_scripts
+
+    out = Path(args.out) if args.out else default_scripts_dir()
+    for written in write_scripts(out):
+        print(f"{written.path}: {'written' if written.changed else 'unchanged'}")
+    if not args.build:
+        return EXIT_VERIFIED
+    for target in renode_targets():
+        for model in ZOO:
+            _progress(f"building {model} for {target.name}")
+            _, _, firmware = build(model, target.name, log=_progress)
+            print(f"{install_elf(firmware.elf, target, model)}: copied from {firmware.elf}")
+        expected = out.absolute().parent / "build" / "renode" / target.name
+        if os.path.realpath(expected) != os.path.realpath(elf_dir(target)):
+            _progress(f"the suites look for ELFs in {expected}: run renode-test with "
+                      f"--variable ELF_DIR:{elf_dir(target)}")
+    return EXIT_VERIFIED
+
+
 # -------------------------------------------------------------------------------------- main
 
 
@@ -396,11 +451,37 @@ def _add_model_argument(p: argparse.ArgumentParser) -> None:
                         "returns a harness.model.Model (docs/adding-a-model.md)")
 
 
-def _add_target_options(p: argparse.ArgumentParser) -> None:
+class _RenodePath(argparse.Action):
+    """--renode PATH: the Renode program for this command and everything it starts (as RENODE=PATH)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        os.environ["RENODE"] = str(values)
+        setattr(namespace, self.dest, values)
+
+
+def emulator_names(text: str) -> str:
+    """One emulator, or several separated by commas, each a row of BACKENDS."""
+    for name in text.split(","):
+        if name.strip() not in BACKENDS:
+            raise argparse.ArgumentTypeError(f"unknown emulator '{name.strip()}' (choose from "
+                                             f"{', '.join(sorted(BACKENDS))}, or two of them as A,B)")
+    return text
+
+
+def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emulator: bool = True) -> None:
     p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
                    help=f"board to build for and emulate (default {DEFAULT_TARGET})")
-    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=sorted(BACKENDS),
-                   help=f"emulator backend (default {DEFAULT_EMULATOR})")
+    if several:
+        p.add_argument("--emulator", default=DEFAULT_EMULATOR, metavar="NAME[,NAME]", type=emulator_names,
+                       help=f"emulator backend: {', '.join(sorted(BACKENDS))} (default {DEFAULT_EMULATOR}); two "
+                            "names, e.g. qemu,renode, run the same ELF on both and check they agree "
+                            "(as `harness cross`)")
+    elif emulator:
+        p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=sorted(BACKENDS),
+                       help=f"emulator backend (default {DEFAULT_EMULATOR})")
+    p.add_argument("--renode", action=_RenodePath, metavar="PATH",
+                   help="the Renode program to run for --emulator renode (default: $RENODE, else `renode` on PATH)")
     p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"wall-clock limit for one emulator run; past it the firmware is called hung "
                         f"(default {DEFAULT_TIMEOUT:g})")
@@ -431,9 +512,26 @@ def build_parser() -> argparse.ArgumentParser:
                     "harness/golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
     )
     _add_model_argument(p)
-    _add_target_options(p)
+    _add_target_options(p, several=True)
     p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "cross", help="run one ELF on two emulators and check they agree",
+        description="Build MODEL once and run the very same ELF on each emulator. Each run must verify on its "
+                    "own (as `harness run`); then the emulators must report the same records (every layer's "
+                    "output CRC and every logit) and per-layer counts within a bound: the coarser granularity "
+                    "of the two counters plus 100 ppm of the larger count. Both count instructions: QEMU's "
+                    "icount exactly, Renode's DWT at one count per instruction.",
+        epilog="exit status: 0 agree; 1 the firmware failed on every emulator; 3 an emulator is not installed; "
+               "4 the emulators disagree (or one crashed); 2 bad input",
+    )
+    _add_model_argument(p)
+    _add_target_options(p, emulator=False)
+    p.add_argument("--emulators", default="qemu,renode", metavar="A,B",
+                   help="the emulators to compare (default qemu,renode)")
+    p.add_argument("--json", metavar="PATH", help="also write the comparison as JSON to PATH")
+    p.set_defaults(func=cmd_cross)
 
     p = sub.add_parser(
         "golden", help="write or refresh a model's golden file",
@@ -505,6 +603,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the result as JSON")
     _add_target_options(p)
     p.set_defaults(func=cmd_fuzz)
+
+    p = sub.add_parser(
+        "renode-scripts", help="write the Renode platform, board script and renode-test suite of each target",
+        description="For every target Renode can run, write DIR/TARGET.repl (a platform description that "
+                    "needs no network), DIR/TARGET.resc (the board: set $bin, $platform, $uart_port, $quantum "
+                    "before including it) and DIR/TARGET.robot (a suite for Renode's renode-test, one test per "
+                    "zoo model, checking the boot record, the model, sample 0's golden logits and @done). A file "
+                    "is rewritten only when its text changes. Renode itself is not needed to write them.",
+        epilog="then: renode-test renode_scripts/TARGET.robot (Renode from https://renode.io; "
+               "--variable ELF_DIR:DIR for ELFs elsewhere)",
+    )
+    p.add_argument("--out", metavar="DIR", help="folder to write to (default: renode_scripts/ in the checkout; "
+                   "required when the harness is installed from a wheel)")
+    p.add_argument("--build", action="store_true", help="also build every zoo model for each such target and "
+                   "copy its ELF to BUILD/renode/TARGET/MODEL.elf (BUILD: $HARNESS_BUILD_DIR or build/), "
+                   "where the suites load it")
+    p.set_defaults(func=cmd_renode_scripts)
     return parser
 
 

@@ -55,6 +55,8 @@ KINDS: dict[str, Kind] = {
             "a tool or directory the harness needs is missing or unusable",
         ),
         Kind("emulator", "emulator", EXIT_EMULATOR, "the emulator crashed or could not start"),
+        Kind("disagree", "emulator", EXIT_EMULATOR,
+             "two emulators ran the same ELF to different records, or to counts further apart than the bound"),
         Kind("protocol", "protocol", EXIT_PROTOCOL, "the UART output is not a valid record stream"),
         Kind("interrupted", "user", EXIT_INTERRUPTED, "stopped by SIGINT or SIGTERM"),
     )
@@ -68,6 +70,7 @@ PRECEDENCE = (
     "environment",
     "emulator",
     "protocol",
+    "disagree",
     "build",
     "fault",
     "error",

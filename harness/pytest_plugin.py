@@ -26,7 +26,7 @@ from harness.errors import VerificationFailed
 from harness.model import Model
 from harness.protocol import FirmwareRun, Record
 from harness.reference import Reference, compute_reference
-from harness.session import Emulated, build, finish, judge, start
+from harness.session import build, emulated, finish, judge, start
 from harness.targets import Target, get_target
 from harness.verify import Verdict
 from harness.verify.golden import golden_path
@@ -119,9 +119,8 @@ class Device:
 
     def verdict(self) -> Verdict:
         """Read to the end and judge the run as `harness run` does, golden file included."""
-        ended = finish(self.emulator)
-        emulated = Emulated(self.emulator.run, self.emulator.version(), ended, self.emulator.run_dir)
-        return judge(self.model, self.firmware, emulated, self.expected, golden_path(self.model.name, self.target.name))
+        run = emulated(self.emulator, finish(self.emulator))
+        return judge(self.model, self.firmware, run, self.expected, golden_path(self.model.name, self.target.name))
 
     def verify(self) -> Verdict:
         """The verdict, or VerificationFailed naming every problem (its kind says whose fault)."""

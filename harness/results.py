@@ -42,6 +42,8 @@ class RunReport:
     float_scan: FloatScan | None = None
     parity: Parity | None = None
     evidence: Path | None = None  # the run's folder: uart.log, the emulator's log, report.json
+    count_note: str | None = None  # what the counter counts on this emulator, where its name does not say
+    count_unit: str = ""  # the unit the emulator gives the counter ("": the counter's own)
 
     @property
     def exit_code(self) -> int:
@@ -56,7 +58,7 @@ class RunReport:
 
     @property
     def unit(self) -> str:
-        return unit_of(self.counter)
+        return self.count_unit or unit_of(self.counter)
 
     @property
     def total_count(self) -> int:
@@ -81,6 +83,7 @@ class RunReport:
             "emulator_version": self.emulator_version,
             "counter": self.counter,
             "unit": self.unit,
+            **({"count_note": self.count_note} if self.count_note else {}),
             "match": v.match,
             "outcome": "verified" if v.match else most_telling(v.problems).kind if v.problems else "unverified",
             "exit_code": self.exit_code,
@@ -99,13 +102,13 @@ class RunReport:
             "layers": [
                 {
                     "index": r.index, "name": r.name, "op": r.op, "output_shape": list(r.output_shape),
-                    "macs": r.macs, "count": r.count, **unit_named(self.counter, r.count),
+                    "macs": r.macs, "count": r.count, **unit_named(self.unit, r.count),
                     "counts_per_sample": list(r.counts_per_sample),
                 }
                 for r in self.layers
             ],
             "total_count": self.total_count,
-            **unit_named(self.counter, self.total_count, "total_"),
+            **unit_named(self.unit, self.total_count, "total_"),
             "total_counts_per_sample": self.sample_totals(),
             "total_macs": self.total_macs,
             "flash_bytes": fp.flash_bytes,

@@ -26,8 +26,8 @@ from harness.zoo import load
 
 Log = Callable[[str], None]
 
-__all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "build", "emulate", "judge",
-           "finish", "layer_rows", "run_model", "start"]
+__all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "build", "emulate", "emulated",
+           "judge", "finish", "layer_rows", "run_model", "start"]
 
 
 def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Log | None = None,
@@ -46,6 +46,9 @@ class Emulated:
     version: str
     ended: Problem | None
     evidence: Path
+    count_note: str | None = None  # the emulator's word on what its counter counts
+    granularity: int = 1  # its counts are exact to within this many units
+    unit: str = ""  # what the counter counted on this emulator ("" before the boot record)
 
 
 def start(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR,
@@ -61,7 +64,8 @@ def finish(emu: Emulator) -> Problem | None:
     """Read a started emulator's records to @done; how it ended when not by itself."""
     try:
         emu.run_to_completion()
-        return None
+        doubt = emu.vouch(emu.run)
+        return Problem("emulator", doubt, "report it with the run's evidence") if doubt else None
     except (FirmwareFailure, EmulatorError, ProtocolError) as e:
         return e.problem()
 
@@ -71,8 +75,14 @@ def emulate(firmware: Firmware, target: Target, emulator: str = DEFAULT_EMULATOR
     """Run the image to its @done record. A missing emulator or bad arguments raise; a hang, a
     crash or garbage is returned as `ended`, with the records that arrived before it."""
     with make_emulator(emulator, firmware.elf, target, timeout) as emu:
-        ended = finish(emu)
-        return Emulated(emu.run, emu.version(), ended, emu.run_dir)
+        return emulated(emu, finish(emu))
+
+
+def emulated(emu: Emulator, ended: Problem | None) -> Emulated:
+    """What a finished emulator gave, with its word on what its counter counted."""
+    counter = emu.run.boot.counter if emu.run.boot else "none"
+    return Emulated(emu.run, emu.version(), ended, emu.run_dir, emu.count_note, emu.granularity,
+                    emu.unit_of(counter))
 
 
 def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Reference,
@@ -131,7 +141,7 @@ def run_model(
     model, target, firmware = build(model_name, target_name, log)
     check_golden_fits(model, gpath)  # a golden file that cannot be judged by is an input error before the run
     reference = compute_reference(model)  # each reference runs once; everything below only compares
-    say(f"running {firmware.elf.name} of {model_name} on {emulator} ({target.qemu_machine})")
+    say(f"running {firmware.elf.name} of {model_name} on {emulator}")
     emulated = emulate(firmware, target, emulator, timeout)
     verdict = judge(model, firmware, emulated, reference, golden_file=gpath)
     float_scan = scan_elf(firmware.elf)
@@ -172,6 +182,8 @@ def run_model(
         float_scan=float_scan,
         parity=parity,
         evidence=emulated.evidence,
+        count_note=emulated.count_note,
+        count_unit=emulated.unit,
     )
     (emulated.evidence / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report

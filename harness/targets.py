@@ -13,6 +13,21 @@ class Region:
 
 
 @dataclass(frozen=True)
+class RenodeBoard:
+    """What Renode needs to emulate a target without its stock platform file (which downloads an SVD
+    from the internet): the CPU, the console UART and the speed that makes its DWT count instructions."""
+
+    cpu_type: str  # Renode's CPU.CortexM cpuType
+    uart: str  # the console UART's peripheral name (the firmware's USART)
+    uart_address: int
+    uart_irq: int  # its NVIC line
+    uart_model: str = "UART.STM32_UART"
+    mips: int = 100  # cpu PerformanceInMips: virtual time per instruction
+    systick_hz: int = 72_000_000
+    terminal_port: int = 45678  # the .resc's default UART socket port (the harness picks its own)
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     board: str
@@ -24,6 +39,7 @@ class Target:
     ccm: Region | None
     stack_bytes: int
     qemu_machine: str | None
+    renode: RenodeBoard | None
     description: str
 
 
@@ -41,6 +57,7 @@ TARGETS: dict[str, Target] = {
             ccm=Region(0x10000000, 64 * 1024),
             stack_bytes=16 * 1024,
             qemu_machine="netduinoplus2",
+            renode=RenodeBoard(cpu_type="cortex-m4", uart="usart1", uart_address=0x40011000, uart_irq=37),
             description="STM32F405 (Cortex-M4F, 1 MiB flash, 128 KiB SRAM + 64 KiB CCM)",
         ),
     )

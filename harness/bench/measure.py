@@ -24,7 +24,7 @@ from harness.model.constants import layer_constants
 from harness.protocol.counters import unit_of
 from harness.reference import compute_reference
 from harness.results import LayerRow
-from harness.session import build, emulate, judge, layer_rows
+from harness.session import Emulated, build, emulate, judge, layer_rows
 from harness.targets import Target
 
 Log = Callable[[str], None]
@@ -58,6 +58,7 @@ class ModelBench:
     stack_used: int
     runs: int
     repeatable: bool
+    count_unit: str = ""  # the unit the emulator gives the counter ("": the counter's own)
 
     @property
     def total_count(self) -> int:
@@ -69,7 +70,7 @@ class ModelBench:
 
     @property
     def unit(self) -> str:
-        return unit_of(self.counter)
+        return self.count_unit or unit_of(self.counter)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Provenance:
     kernel_variant: str
     harness_version: str
     source: str  # git commit of the harness and firmware, or "unknown"
+    count_note: str | None = None  # what the counter counts on this emulator, where its name does not say
 
 
 @dataclass
@@ -131,18 +133,16 @@ def _source_revision() -> str:
 
 
 def bench_model(name: str, target: Target, emulator: str, timeout: float,
-                firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, str]:
-    """Benchmark one model: returns it and the emulator's version string."""
+                firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, Emulated]:
+    """Benchmark one model: returns it and its last emulator run (for the emulator's version and notes)."""
     model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
     reference = compute_reference(model)
     runs = []
-    version = ""
     for _ in range(RUNS):
         emulated = emulate(firmware, target, emulator, timeout)
         verdict = judge(model, firmware, emulated, reference)  # counts of wrong code are not benchmarks
         if not verdict.match:
             raise VerificationFailed(verdict.problems, emulated.evidence)
-        version = emulated.version
         runs.append(emulated.run)
     assert runs[0].boot is not None  # the verdict requires the boot record
     counter = runs[0].boot.counter
@@ -157,7 +157,8 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
         layer = graph.layers[r.index]
         activations = sum(graph.tensors[t].size for t in layer.inputs) + graph.tensors[layer.output].size
         layers.append(BenchLayer(**asdict(r), weight_bytes=weights[r.index], activation_bytes=activations))
-    return ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable), version
+    bench = ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable, emulated.unit)
+    return bench, emulated
 
 
 def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
@@ -167,11 +168,12 @@ def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMUL
     report: BenchReport | None = None
     for i, name in enumerate(names, start=1):
         say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
-        bench, version = bench_model(name, target, emulator, timeout, firmware_dir)
+        bench, emulated = bench_model(name, target, emulator, timeout, firmware_dir)
         if report is None:
             fw = bench.firmware
-            report = BenchReport(Provenance(target.name, target.core, emulator, version, fw.compiler, fw.flags,
-                                            "portable", __version__, _source_revision()))
+            report = BenchReport(Provenance(target.name, target.core, emulator, emulated.version, fw.compiler,
+                                            fw.flags, "portable", __version__, _source_revision(),
+                                            emulated.count_note))
         report.models.append(bench)
         say(f"[{i}/{len(names)}] {name}: {bench.total_count:,} {bench.unit}"
             f"{', repeated exactly' if bench.repeatable else ''}")

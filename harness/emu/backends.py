@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from harness.emu import Emulator
 from harness.emu.qemu import QemuBackend
+from harness.emu.renode import RenodeBackend
 
 BACKENDS: dict[str, type[Emulator]] = {
     "qemu": QemuBackend,
+    "renode": RenodeBackend,
 }

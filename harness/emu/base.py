@@ -10,6 +10,7 @@ from harness.defaults import DEFAULT_TIMEOUT
 from harness.errors import EmulatorError, EnvironmentProblem, InputError, UsageError
 from harness.files import OwnedDir, new_run_dir
 from harness.protocol import FirmwareRun, Record
+from harness.protocol.counters import unit_of
 from harness.protocol.stream import RecordStream
 from harness.targets import Target
 
@@ -51,6 +52,29 @@ class Emulator(abc.ABC):
 
     @abc.abstractmethod
     def version(self) -> str: ...
+
+    @classmethod
+    @abc.abstractmethod
+    def require(cls) -> None:
+        """Raise EmulatorNotFound, with how to install it, when the emulator's program is missing."""
+
+    def vouch(self, run: FirmwareRun) -> str | None:
+        """The emulator's own doubt about a finished run's counts, if it has one."""
+        return None
+
+    def unit_of(self, counter: str) -> str:
+        """What the firmware's `counter` counts on this emulator."""
+        return unit_of(counter)
+
+    @property
+    def granularity(self) -> int:
+        """The counts this emulator's counter gives are exact to within this many units."""
+        return 1
+
+    @property
+    def count_note(self) -> str | None:
+        """What the firmware's counter counts on this emulator, where its name alone does not say."""
+        return None
 
     # -- lifecycle
     @property

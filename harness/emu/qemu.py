@@ -4,8 +4,8 @@ The harness listens first, on a port the kernel gives it, and QEMU dials in (`-s
 tcp:127.0.0.1:PORT`, client mode): QEMU connects while it sets up the machine, before the guest
 runs its first instruction, and the bytes wait in the socket until the harness reads them. So no
 byte is lost however loaded the machine is, and no run can read another run's UART: the port is
-held by this process from before QEMU starts. The connection is read through pyserial's socket
-port, adopted as it is, without the input flush pyserial's own `socket://` open does.
+held by this process from before QEMU starts. The connection is read through pyserial
+(harness.emu.uart).
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ import time
 from functools import cache
 from pathlib import Path
 
-import serial
-from serial.urlhandler.protocol_socket import Serial as SocketSerial
-
 from harness.emu import Emulator, EmulatorNotFound
+from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, FirmwareFault
 from harness.targets import Target
 
@@ -59,30 +57,6 @@ def _die_with_parent() -> None:
         pass
 
 
-class AcceptedSocketPort(SocketSerial):  # type: ignore[misc]  # pyserial ships no type information
-    """pyserial's socket port over a connection this process accepted. Opening it keeps every
-    byte already received, and closing it does not pause (pyserial's socket:// close sleeps
-    0.3 s for a reconnect that never comes here)."""
-
-    def __init__(self, connection: socket.socket, url: str):
-        self.logger = None  # pyserial's socket port sets this while parsing a URL we never parse
-        super().__init__()  # no port yet: nothing is opened
-        self._connection = connection
-        self.port = url
-        self.open()
-
-    def open(self) -> None:
-        self._socket = self._connection
-        self._socket.setblocking(False)
-        self.is_open = True
-
-    def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None  # type: ignore[assignment]  # pyserial's own close does the same
-        self.is_open = False
-
-
 def lockup_line(log: str) -> str | None:
     """QEMU's own words when the guest CPU locked up (a fault while handling a fault, e.g. a stack
     that overflowed below RAM)."""
@@ -98,11 +72,15 @@ class QemuBackend(Emulator):
         if target.qemu_machine is None:
             raise EmulatorError(f"target '{target.name}' has no QEMU machine", "choose a target with one")
         self._proc: subprocess.Popen[bytes] | None = None
-        self._port: AcceptedSocketPort | None = None
+        self._port: SocketUart | None = None
         self._closed_at: float | None = None
 
     def version(self) -> str:
         return qemu_version()
+
+    @classmethod
+    def require(cls) -> None:
+        qemu_binary()
 
     def command(self, port: int) -> list[str]:
         return [
@@ -144,7 +122,7 @@ class QemuBackend(Emulator):
                     raise EmulatorError(f"{QEMU} did not connect its UART within {connect_seconds:g} s",
                                         f"see {self.log_path}")
             connection, _ = listener.accept()
-        self._port = AcceptedSocketPort(connection, f"socket://127.0.0.1:{port}")
+        self._port = SocketUart(connection, f"socket://127.0.0.1:{port}")
 
     def _cause(self) -> str:
         """The line of QEMU's log that says why it stopped (its first error line, else its last)."""
@@ -153,19 +131,13 @@ class QemuBackend(Emulator):
         return (errors or lines or ["no message"])[0][:300]
 
     def read(self, timeout: float) -> bytes:
-        """Wait up to `timeout` for one byte, then take whatever else is ready without waiting
-        (pyserial's socket read would otherwise wait out its timeout for a full buffer)."""
         if self._port is None or self._proc is None:
             raise EmulatorError(f"{QEMU} is not running")
         data = b""
         if self._closed_at is None:
             try:
-                self._port.timeout = max(timeout, 0.001)
-                data = self._port.read(1)
-                if data:
-                    self._port.timeout = 0
-                    data += self._port.read(1 << 16)
-            except serial.SerialException:
+                data = self._port.take(timeout)
+            except UartClosed:
                 self._closed_at = time.monotonic()  # QEMU closed the UART: it is exiting
         if data:
             return data

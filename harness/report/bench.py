@@ -23,7 +23,8 @@ CSV_COLUMNS = ("model", "layer_index", "layer", "op", "output_shape", "macs", "c
 def provenance_line(report: BenchReport) -> str:
     p = report.provenance
     return (f"target {p.target} ({p.core}) under {p.emulator_version}; {p.compiler} {' '.join(p.flags)}; "
-            f"kernels {p.kernel_variant}; harness {p.harness_version} at {p.source}")
+            f"kernels {p.kernel_variant}; harness {p.harness_version} at {p.source}"
+            + (f"; counts: {p.count_note}" if p.count_note else ""))
 
 
 def repeatability_line(report: BenchReport) -> str:
@@ -72,7 +73,7 @@ def model_summary(m: ModelBench) -> dict[str, Any]:
     fp = m.firmware.footprint
     return {
         "model": m.model, "counter": m.counter, "unit": m.unit, "runs": m.runs, "repeatable": m.repeatable,
-        "total_count": m.total_count, **unit_named(m.counter, m.total_count, "total_"), "total_macs": m.total_macs,
+        "total_count": m.total_count, **unit_named(m.unit, m.total_count, "total_"), "total_macs": m.total_macs,
         "weight_bytes": m.firmware.weight_bytes, "arena_bytes": m.firmware.arena_bytes,
         "flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "stack_reserved_bytes": fp.stack_bytes,
         "stack_used_bytes": m.stack_used,
@@ -83,7 +84,7 @@ def to_json(report: BenchReport, comparison: Comparison | None = None) -> dict[s
     data: dict[str, Any] = {
         "provenance": asdict(report.provenance),
         "repeatability": repeatability_line(report),
-        "models": [{**model_summary(m), "layers": [{**layer_record(m, l), **unit_named(m.counter, l.count)}
+        "models": [{**model_summary(m), "layers": [{**layer_record(m, l), **unit_named(m.unit, l.count)}
                                                    for l in m.layers]}
                    for m in report.models],
     }
@@ -98,7 +99,7 @@ def to_json(report: BenchReport, comparison: Comparison | None = None) -> dict[s
 
 
 def _model_table(m: ModelBench) -> tuple[list[str], list[list[str]]]:
-    headers = ["#", "layer", "op", "output", "MACs", m.unit, per_unit(m.counter), "share", "weight B", "activation B"]
+    headers = ["#", "layer", "op", "output", "MACs", m.unit, per_unit(m.unit), "share", "weight B", "activation B"]
     rows = []
     for l in m.layers:
         mpc, share = l.macs_per_count, _share(m, l.count)

@@ -39,7 +39,7 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
 
 def _render_lines(rep: RunReport) -> list[str]:
     v = rep.verdict
-    counted = "exact, repeatable" if rep.counter == "icount" else rep.unit
+    counted = rep.count_note or ("exact, repeatable" if rep.counter == "icount" else rep.unit)
     out = [
         f"{rep.model} on {rep.target.name} ({rep.target.core}) under {rep.emulator_version}",
         f"counter: {rep.counter} ({rep.unit}; {counted}), per layer the largest of {len(v.reference)} samples",
@@ -72,7 +72,7 @@ def _render_lines(rep: RunReport) -> list[str]:
             "100.0%" if total else "-",
         ]
     )
-    headers = ["#", "layer", "op", "output", "MACs", rep.unit, per_unit(rep.counter), "share"]
+    headers = ["#", "layer", "op", "output", "MACs", rep.unit, per_unit(rep.unit), "share"]
     out += text_table(headers, rows, right={0, 4, 5, 6, 7})
     fp = rep.firmware.footprint
     stack = f"stack {rep.run.stack_used} B used of {fp.stack_bytes} B" if rep.run.stack_used is not None else ""
