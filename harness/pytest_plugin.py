@@ -14,6 +14,7 @@ those are absent; they never pass without running.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
@@ -44,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--harness-emulator", default=DEFAULT_EMULATOR, help=f"emulator backend (default {DEFAULT_EMULATOR})"
     )
     group.addoption(
+        "--harness-renode", metavar="PATH", help="the Renode program for --harness-emulator renode (default: $RENODE, "
+        "else `renode` on PATH)"
+    )
+    group.addoption(
         "--harness-timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -52,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    renode = config.getoption("--harness-renode", None)
+    if renode:
+        os.environ["RENODE"] = str(renode)  # as `harness --renode`: the backend, and any worker, find it there
     config.addinivalue_line("markers", "emulator: runs firmware on an emulator (needs the cross toolchain and QEMU)")
 
 

@@ -9,6 +9,7 @@ checked against the integer reference too: a fast wrong kernel is not an improve
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class ModelBench:
     runs: int
     repeatable: bool
     count_unit: str = ""  # the unit the emulator gives the counter ("": the counter's own)
+    wall_seconds: list[float] = field(default_factory=list)  # each run's emulation, start to @done (not a gate)
 
     @property
     def total_count(self) -> int:
@@ -138,8 +140,11 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
     model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
     reference = compute_reference(model)
     runs = []
+    walls = []
     for _ in range(RUNS):
+        began = time.monotonic()
         emulated = emulate(firmware, target, emulator, timeout)
+        walls.append(time.monotonic() - began)
         verdict = judge(model, firmware, emulated, reference)  # counts of wrong code are not benchmarks
         if not verdict.match:
             raise VerificationFailed(verdict.problems, emulated.evidence)
@@ -157,7 +162,8 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
         layer = graph.layers[r.index]
         activations = sum(graph.tensors[t].size for t in layer.inputs) + graph.tensors[layer.output].size
         layers.append(BenchLayer(**asdict(r), weight_bytes=weights[r.index], activation_bytes=activations))
-    bench = ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable, emulated.unit)
+    bench = ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable, emulated.unit,
+                       walls)
     return bench, emulated
 
 

@@ -38,6 +38,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO
 
+from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
@@ -391,13 +392,17 @@ atexit.register(stop_all)
 
 
 def counter_hook_address(elf: Path) -> int | None:
-    """Where the firmware reads its counter (the Thumb bit cleared), if the ELF says."""
-    with open(elf, "rb") as f:
-        symbols = ELFFile(f).get_section_by_name(".symtab")
-        if not isinstance(symbols, SymbolTableSection):
-            return None
-        found = symbols.get_symbol_by_name(COUNTER_SYMBOL)
-        return int(found[0]["st_value"]) & ~1 if found else None
+    """Where the firmware reads its counter (the Thumb bit cleared), if the ELF says. A file that is
+    not an ELF has none: Renode then refuses it, in its own words."""
+    try:
+        with open(elf, "rb") as f:
+            symbols = ELFFile(f).get_section_by_name(".symtab")
+            if not isinstance(symbols, SymbolTableSection):
+                return None
+            found = symbols.get_symbol_by_name(COUNTER_SYMBOL)
+            return int(found[0]["st_value"]) & ~1 if found else None
+    except ELFError:
+        return None
 
 
 # ------------------------------------------------------------------------------------ backend
@@ -466,11 +471,12 @@ class RenodeBackend(Emulator):
         ]
         if hook is not None:
             commands.append(f'sysbus.cpu AddHook {hook:#x} "{HOOK_SCRIPT}"')
-        (run_dir / "command.txt").write_text(
-            f"{program} --disable-xwt --plain -P {process.monitor_port.port}\n(Monitor, per run:)\n"
-            + "\n".join(c for c in commands if c) + "\nstart\n")
         try:
             self._load(commands)
+            (run_dir / "command.txt").write_text(
+                f"{program} --disable-xwt --plain -P {process.monitor_port.port}\n(Monitor, this run:)\n"
+                + "\n".join(c or f"$uart_port={self._uart_port.port if self._uart_port else '?'}" for c in commands)
+                + "\nstart\n")
             process.monitor.command("start")
         except MonitorRefused as e:
             raise EnvironmentProblem(f"Renode refused `{e.command}`: {e.answer}",

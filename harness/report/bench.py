@@ -77,6 +77,7 @@ def model_summary(m: ModelBench) -> dict[str, Any]:
         "weight_bytes": m.firmware.weight_bytes, "arena_bytes": m.firmware.arena_bytes,
         "flash_bytes": fp.flash_bytes, "ram_bytes": fp.ram_bytes, "stack_reserved_bytes": fp.stack_bytes,
         "stack_used_bytes": m.stack_used,
+        "wall_seconds": [round(w, 3) for w in m.wall_seconds],
     }
 
 
@@ -126,7 +127,16 @@ def render_text(report: BenchReport) -> str:
         out.append("")
     if len(report.models) > 1:
         out += _summary_table(report)
+    out += ["", wall_line(report)]
     return "\n".join(out).rstrip() + "\n"
+
+
+def wall_line(report: BenchReport) -> str:
+    """How long the emulator took, for comparing emulators and machines; not a figure of the firmware."""
+    walls = [w for m in report.models for w in m.wall_seconds]
+    slowest = max(report.models, key=lambda m: max(m.wall_seconds, default=0))
+    return (f"emulation wall time: {sum(walls):.1f} s for {len(walls)} runs on {report.provenance.emulator} "
+            f"(start to @done, builds excluded; slowest run {max(walls, default=0):.2f} s, {slowest.model})")
 
 
 def _summary_table(report: BenchReport) -> list[str]:

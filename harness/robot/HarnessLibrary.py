@@ -5,6 +5,7 @@ Every check is judged by harness.verify, as `harness run` judges; a failing keyw
 UART transcript and its path in the Robot log."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -32,7 +33,10 @@ class HarnessLibrary:
 
     ROBOT_LIBRARY_SCOPE = "SUITE"
 
-    def __init__(self) -> None:
+    def __init__(self, renode: str | None = None) -> None:
+        """`renode`: the Renode program for `Start Emulator    renode` (default: $RENODE, else on PATH)."""
+        if renode:
+            os.environ["RENODE"] = renode
         self._model: Model | None = None
         self._target: Target | None = None
         self._firmware: Firmware | None = None
