@@ -7,8 +7,8 @@ recycled after RECYCLE_RUNS runs, as its memory grows with each, and quit when t
 
 The UART: the .resc puts the firmware's USART on a raw TCP socket Renode serves; the harness
 connects before `start`, and Renode keeps whatever the guest writes until a client is connected,
-so no byte is lost. Ports are chosen below the ephemeral range and held by a lock file per port
-for as long as they are used, so parallel runs never share one.
+so no byte is lost. Ports are chosen below the ephemeral range and held (PortLease) for as long
+as they are used, so parallel runs never share one.
 
 Counts: the firmware times layers with DWT CYCCNT. Renode's DWT counts virtual time, which
 advances by executed instructions at the CPU's PerformanceInMips, and only at time-quantum
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import fcntl
 import os
 import random
 import re
@@ -30,13 +29,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import IO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -53,7 +50,7 @@ from harness.emu.renode_scripts import (
 )
 from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, EnvironmentProblem
-from harness.files import OwnedDir, new_temp_dir
+from harness.files import OwnedDir, new_temp_dir, remove
 from harness.protocol import FirmwareRun
 from harness.targets import Target
 
@@ -119,24 +116,24 @@ def _port_range() -> range:
 
 @dataclass
 class PortLease:
-    """A TCP port this process holds: a lock file says so to every other harness process."""
+    """A TCP port this process holds. The hold is a Unix socket bound in Linux's abstract namespace
+    under the port's name: another harness process cannot bind the same name, and the name vanishes
+    when the socket is closed or its process dies, so no lock file is ever left behind."""
 
     port: int
-    lock: IO[str]
+    lock: socket.socket
 
     def release(self) -> None:
         self.lock.close()
 
 
 def lease_port() -> PortLease:
-    """A port that is free now (Renode binds 0.0.0.0) and locked against other harness runs."""
-    lock_dir = Path(tempfile.gettempdir()) / f"cortexm-harness-ports-{os.getuid()}"
-    lock_dir.mkdir(exist_ok=True)
+    """A port that is free now (Renode binds 0.0.0.0) and held against other harness runs."""
     candidates = list(_port_range())
     for port in random.sample(candidates, 200):
-        lock = open(lock_dir / f"{port}.lock", "w")
+        lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock.bind(f"\0cortexm-harness-tcp-port-{port}")
         except OSError:
             lock.close()
             continue
@@ -254,18 +251,21 @@ class RenodeProcess:
                     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True, preexec_fn=_die_with_parent)
                 try:
-                    monitor = cls._connect(proc, lease.port, folder.path, log_path)
+                    monitor = cls._connect(proc, lease.port, log_path)
                     return cls(program, folder, proc, lease, monitor, log_path)
                 except _PortTaken:
-                    lease.release()
-                    _kill(proc)
-            raise EmulatorError("Renode could not bind its Monitor port three times", f"see {folder.path}")
+                    pass
+                finally:
+                    if proc.poll() is not None:  # it did not start: its port and log go with it
+                        lease.release()
+                _kill(proc)
+            raise EmulatorError("Renode could not bind its Monitor port three times", f"see {log_path}")
         except BaseException:
-            folder.release()
+            folder.release()  # its log is the evidence the error points to; a later run sweeps it
             raise
 
     @staticmethod
-    def _connect(proc: subprocess.Popen[bytes], port: int, folder: Path, log_path: Path) -> Monitor:
+    def _connect(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> Monitor:
         deadline = time.monotonic() + START_SECONDS
         while True:
             if proc.poll() is not None:
@@ -317,7 +317,7 @@ class RenodeProcess:
         _kill(self.proc)
         self.monitor.close()
         self.monitor_port.release()
-        self.folder.release()
+        remove(self.folder)
 
 
 class _PortTaken(Exception):
