@@ -46,7 +46,7 @@ T = TypeVar("T", int, float)
 EXIT_STATUS = (
     "exit status: 0 verified; 1 the firmware failed (differs, fault, kernel error, hang, stack, records, float, "
     "build); 2 bad input (arguments, model, golden file, output path); 3 environment (missing tool, unusable "
-    "directory); 4 emulator crashed or would not start; 5 UART output not a record stream; 6 the model failed "
+    "directory); 4 emulator crashed or would not start, or two emulators disagree; 5 UART output not a record stream; 6 the model failed "
     "(float parity, degenerate); 130 SIGINT; 141 output pipe closed; 143 SIGTERM"
 )
 
@@ -174,6 +174,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps({
             "models": [{"name": e.name, "description": e.description} for e in ZOO.values()],
             "targets": [{"name": t.name, "core": t.core, "qemu_machine": t.qemu_machine,
+                         "renode_cpu": t.renode.cpu_type if t.renode else None,
                          "description": t.description} for t in TARGETS.values()],
         }, indent=2))
         return EXIT_VERIFIED
@@ -184,7 +185,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("targets:")
     width = max(len(n) for n in TARGETS)
     for t in TARGETS.values():
-        print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}")
+        renode = f"; Renode {t.renode.cpu_type}" if t.renode else ""
+        print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}{renode}")
     return EXIT_VERIFIED
 
 
