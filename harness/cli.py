@@ -46,8 +46,8 @@ T = TypeVar("T", int, float)
 EXIT_STATUS = (
     "exit status: 0 verified; 1 the firmware failed (differs, fault, kernel error, hang, stack, records, float, "
     "build); 2 bad input (arguments, model, golden file, output path); 3 environment (missing tool, unusable "
-    "directory); 4 emulator crashed or would not start, or two emulators disagree; 5 UART output not a record stream; 6 the model failed "
-    "(float parity, degenerate); 130 SIGINT; 141 output pipe closed; 143 SIGTERM"
+    "directory); 4 emulator crashed or would not start, or two emulators disagree; 5 UART output not a record "
+    "stream; 6 the model failed (float parity, degenerate); 130 SIGINT; 141 output pipe closed; 143 SIGTERM"
 )
 
 
