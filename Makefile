@@ -1,5 +1,5 @@
-# The two commands: `make demo` and `make test`. Each first brings the machine up to date
-# (scripts/bootstrap: cross compiler, QEMU, CMake, .venv), which is quick when all is there.
+# The two commands: `make demo` (an imported .tflite, checked four ways) and `make test`. Each first
+# brings the machine up to date (scripts/bootstrap: cross compiler, QEMU, CMake, .venv), quick when all is there.
 VENV := .venv
 HARNESS := $(VENV)/bin/harness
 PYTHON := $(VENV)/bin/python
@@ -12,7 +12,7 @@ bootstrap:
 	@scripts/bootstrap
 
 demo: bootstrap
-	$(HARNESS) run kws_cnn
+	$(HARNESS) run examples/tflite/tiny_classifier.tflite
 
 test: bootstrap lint
 	$(PYTHON) -m pytest -n auto -rs

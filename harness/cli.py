@@ -37,7 +37,7 @@ from harness.files import check_plot_path, check_readable_text, check_replaceabl
 from harness.fuzz.cases import GENERATORS
 from harness.reference import compute_reference
 from harness.report import render_run
-from harness.session import build, emulate, judge, run_model
+from harness.session import Inputs, build, emulate, judge, run_model
 from harness.targets import TARGETS
 from harness.verify.golden import GoldenError, format_golden, golden_path, read_golden, write_golden
 from harness.zoo import ZOO
@@ -90,6 +90,8 @@ PYTHON_PACKAGES = (
     ("numpy", "numpy", "everything", "pip install numpy", True),
     ("serial", "pyserial", "reading the UART", "pip install pyserial", True),
     ("elftools", "pyelftools", "footprints, fault symbols, the no-float scan", "pip install pyelftools", True),
+    ("tflite", "tflite", "importing .tflite files", "pip install tflite", True),
+    ("ai_edge_litert", "ai-edge-litert", ".tflite files: the TFLite interpreter as a reference", PIP_TEST, False),
     ("matplotlib", "matplotlib", "bench --plot and sqnr --plot", "pip install matplotlib", False),
     ("pytest", "pytest", "make test", PIP_TEST, False),
     ("xdist", "pytest-xdist", "make test (parallel)", PIP_TEST, False),
@@ -199,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.emulators = args.emulator
         return cmd_cross(args)
     _check_outputs(args.json)
-    report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress)
+    report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress, inputs=_inputs(args))
     print(render_run(report))
     if args.json:
         _write_json(args.json, report.to_json())
@@ -248,7 +250,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     except GoldenError as e:
         _progress(f"the golden file is malformed and will be rewritten: {e.message}")
         old = None
-    model, target, firmware = build(args.model, args.target, log=_progress)
+    model, target, firmware = build(args.model, args.target, log=_progress, inputs=_inputs(args))
     reference = compute_reference(model)
     _progress(f"running {args.model} on {args.emulator} to confirm the firmware matches the reference")
     emulated = emulate(firmware, target, args.emulator, args.timeout)
@@ -449,8 +451,38 @@ def _add_model_argument(p: argparse.ArgumentParser) -> None:
         return text if text in ZOO else load(text).name
 
     p.add_argument("model", type=model_name, metavar="MODEL",
-                   help=f"a zoo model ({', '.join(ZOO)}) or the path of a Python file (*.py) whose build() "
-                        "returns a harness.model.Model (docs/adding-a-model.md)")
+                   help=f"a zoo model ({', '.join(ZOO)}); the path of an int8 TFLite file (*.tflite), imported "
+                        "and checked against the TFLite interpreter; or the path of a Python file (*.py) whose "
+                        "build() returns a harness.model.Model (docs/adding-a-model.md)")
+
+
+class _GoldenDir(argparse.Action):
+    """--golden-dir DIR: where golden files are read and written (as HARNESS_GOLDEN_DIR=DIR)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        os.environ["HARNESS_GOLDEN_DIR"] = str(values)
+        setattr(namespace, self.dest, values)
+
+
+def _add_model_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inputs", metavar="FILE", help="test inputs to run instead of the model's own: .npy (int8 "
+                   "as they are, or float32 quantized with the model's input scale and zero point) or raw .bin "
+                   "(see --inputs-dtype); whole samples of the model's input shape")
+    p.add_argument("--inputs-dtype", choices=("float32", "int8"), default="float32",
+                   help="the values of a raw .bin --inputs file (default float32, little-endian)")
+    p.add_argument("--golden-dir", action=_GoldenDir, metavar="DIR",
+                   help="read and write golden files under DIR/MODEL/TARGET.txt instead of harness/golden "
+                        "(also: HARNESS_GOLDEN_DIR)")
+
+
+def _inputs(args: argparse.Namespace) -> Inputs | None:
+    if not getattr(args, "inputs", None):
+        return None
+    path = Path(args.inputs)
+    if not path.is_file():
+        raise InputError(f"--inputs {args.inputs}: no such file")
+    return Inputs(path, args.inputs_dtype)
 
 
 class _RenodePath(argparse.Action):
@@ -515,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_argument(p)
     _add_target_options(p, several=True)
+    _add_model_inputs(p)
     p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
     p.set_defaults(func=cmd_run)
 
@@ -542,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_argument(p)
     _add_target_options(p)
+    _add_model_inputs(p)
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser(

@@ -133,7 +133,7 @@ def cross_check(model_name: str, emulators: Sequence[str], target_name: str = DE
     for emulator in emulators:  # a missing emulator is said before any run
         BACKENDS[emulator].require()
     model, target, firmware = build(model_name, target_name, log)
-    gpath = golden_path(model_name, target_name)
+    gpath = golden_path(model.name, target.name)
     check_golden_fits(model, gpath)
     reference = compute_reference(model)
     runs = []
@@ -141,7 +141,7 @@ def cross_check(model_name: str, emulators: Sequence[str], target_name: str = DE
         say(f"running {firmware.elf.name} of {model_name} on {emulator}")
         emulated = emulate(firmware, target, emulator, timeout)
         runs.append(EmulatorRun(emulator, emulated, judge(model, firmware, emulated, reference, golden_file=gpath)))
-    report = CrossReport(model_name, target.name, firmware.elf, firmware.build_id, runs)
+    report = CrossReport(model.name, target.name, firmware.elf, firmware.build_id, runs)
     _compare(report, [layer.name for layer in model.graph.layers])
     return report
 

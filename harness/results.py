@@ -2,7 +2,7 @@
 the verdict, the per-layer counts with their unit, the footprint, parity and the evidence folder."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class RunReport:
     evidence: Path | None = None  # the run's folder: uart.log, the emulator's log, report.json
     count_note: str | None = None  # what the counter counts on this emulator, where its name does not say
     count_unit: str = ""  # the unit the emulator gives the counter ("": the counter's own)
+    references: list[str] = field(default_factory=lambda: ["integer reference"])  # what the run was compared with
+    source: str = ""  # an imported model's file and its SHA-256
+    inputs_note: str = ""  # where the test inputs came from, where that is worth saying
 
     @property
     def exit_code(self) -> int:
@@ -84,6 +87,9 @@ class RunReport:
             "counter": self.counter,
             "unit": self.unit,
             **({"count_note": self.count_note} if self.count_note else {}),
+            "references": self.references,
+            **({"source": self.source} if self.source else {}),
+            **({"inputs": self.inputs_note} if self.inputs_note else {}),
             "match": v.match,
             "outcome": "verified" if v.match else most_telling(v.problems).kind if v.problems else "unverified",
             "exit_code": self.exit_code,

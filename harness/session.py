@@ -22,17 +22,31 @@ from harness.results import LayerRow, RunReport
 from harness.targets import Target, get_target
 from harness.verify import Verdict, classify, float_parity, verify_run
 from harness.verify.golden import GoldenError, golden_path, read_golden
+from harness.verify.judge import model_argument
 from harness.zoo import load
+from harness.zoo.inputs import with_inputs
 
 Log = Callable[[str], None]
 
-__all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "build", "emulate", "emulated",
-           "judge", "finish", "layer_rows", "run_model", "start"]
+
+@dataclass(frozen=True)
+class Inputs:
+    """A file of test inputs (`--inputs`), and the dtype of a raw .bin file's values."""
+
+    path: Path
+    dtype: str = "float32"
+
+
+__all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", "Inputs", "build", "emulate",
+           "emulated", "judge", "finish", "layer_rows", "run_model", "start"]
 
 
 def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Log | None = None,
-          firmware_dir: Path = FIRMWARE_DIR) -> tuple[Model, Target, Firmware]:
+          firmware_dir: Path = FIRMWARE_DIR, inputs: Inputs | None = None) -> tuple[Model, Target, Firmware]:
+    """The model's firmware for the target; `inputs` replaces the model's test samples."""
     model = load(model_name)
+    if inputs is not None:
+        model = with_inputs(model, inputs.path, inputs.dtype)
     target = get_target(target_name)
     return model, target, build_firmware(model, target, log=log, firmware_dir=firmware_dir)
 
@@ -102,7 +116,7 @@ def check_golden_fits(model: Model, path: Path) -> None:
         raise GoldenError(
             f"{path} has {len(golden)} sample(s) of {sorted({len(r) for r in golden})} value(s); "
             f"the model has {samples} of {width}",
-            f"rewrite it with `harness golden {model.name} --target {path.stem}`",
+            f"rewrite it with `harness golden {model_argument(model)} --target {path.stem}`",
         )
 
 
@@ -127,18 +141,30 @@ def layer_rows(model: Model, run: FirmwareRun) -> list[LayerRow]:
     return rows
 
 
+def _source(model: Model) -> str:
+    """An imported model's file, and what of it the firmware runs."""
+    origin = model.origin
+    if origin is None:
+        return ""
+    edges = [side for side, flag in (("input", origin.float_input), ("output", origin.float_output)) if flag]
+    core = (f"; the file's float32 {' and '.join(edges)} edge{'s' if len(edges) > 1 else ''} (QUANTIZE/DEQUANTIZE) "
+            "stay outside: the firmware runs its int8 core") if edges else ""
+    return f"{origin.path} (sha256 {origin.sha256[:16]}){core}"
+
+
 def run_model(
     model_name: str,
     target_name: str = DEFAULT_TARGET,
     emulator: str = DEFAULT_EMULATOR,
     timeout: float = DEFAULT_TIMEOUT,
     log: Log | None = None,
+    inputs: Inputs | None = None,
 ) -> RunReport:
     """Build, emulate and verify; the report is also written as report.json beside the run's UART
     transcript, so the evidence and the verdict stay together."""
     say = log or (lambda msg: None)
-    gpath = golden_path(model_name, target_name)
-    model, target, firmware = build(model_name, target_name, log)
+    model, target, firmware = build(model_name, target_name, log, inputs=inputs)
+    gpath = golden_path(model.name, target.name)  # MODEL may be a file's path: its model has a name
     check_golden_fits(model, gpath)  # a golden file that cannot be judged by is an input error before the run
     reference = compute_reference(model)  # each reference runs once; everything below only compares
     say(f"running {firmware.elf.name} of {model_name} on {emulator}")
@@ -168,7 +194,7 @@ def run_model(
     )
     predictions = classify(model, logits) if complete else None
     report = RunReport(
-        model=model_name,
+        model=model.name,
         target=target,
         emulator=emulator,
         emulator_version=emulated.version,
@@ -184,6 +210,9 @@ def run_model(
         evidence=emulated.evidence,
         count_note=emulated.count_note,
         count_unit=emulated.unit,
+        references=reference.names,
+        source=_source(model),
+        inputs_note=model.inputs_note,
     )
     (emulated.evidence / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report

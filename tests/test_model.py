@@ -55,6 +55,41 @@ def test_unrepresentable_multiplier_names_the_layer() -> None:
         b.build("fc")
 
 
+def test_mean_hw_and_requantize_shapes_and_attributes_are_explained() -> None:
+    b = GraphBuilder("m", (4,), Q)
+    with pytest.raises(ModelError, match=r"layer 'm1' \(mean_hw\): input must be an image \(H, W, C\), got shape"):
+        b.add("mean_hw", "input", name="m1")
+    with pytest.raises(ModelError, match=r"layer 'm2' \(mean_hw\): unknown attribute 'activation'; mean_hw takes no"):
+        b.add("mean_hw", "input", name="m2", activation="relu")
+    with pytest.raises(ModelError, match=r"layer 'r1' \(requantize\): .*'pool'"):
+        b.add("requantize", "input", name="r1", pool=2)
+    # the int32 sum of H * W offset values: 2^23 of them fit, one row more does not
+    assert GraphBuilder("m", (1 << 22, 2, 3), Q).add("mean_hw", "input", name="m") == "m"
+    with pytest.raises(ModelError, match=r"mean over 4097x2048 = 8390656 values: at most 8388608 \(2\^23\)"):
+        GraphBuilder("m", (4097, 2048, 1), Q).add("mean_hw", "input", name="m")
+    b = GraphBuilder("m", (3, 2, 5), Q)
+    x = b.add("requantize", "input", name="r", quant=QuantParams(0.1, -128), activation="relu6")
+    m = b.add("mean_hw", x, name="mean", quant=QuantParams(0.02, 3))
+    g = b.build(m)
+    assert [g.tensors[t].shape for t in ("r", "mean")] == [(3, 2, 5), (5,)]
+    assert [g.macs(layer) for layer in g.layers] == [0, 0]
+    b = GraphBuilder("m", (3, 2, 5), Q)
+    b.add("requantize", "input", name="r", quant=QuantParams(0.1, 0), activation="gelu")
+    with pytest.raises(ModelError, match=r"layer 'r' \(requantize\): activation 'gelu' is not supported here"):
+        b.build("r")
+
+
+def test_rescaling_layers_refuse_an_unrepresentable_multiplier() -> None:
+    b = GraphBuilder("m", (2, 2, 1), QuantParams(1.0, 0))
+    b.add("requantize", "input", name="r", quant=QuantParams(1e-12, 0))
+    with pytest.raises(ModelError, match=r"layer 'r' \(requantize\).*left shift"):
+        b.build("r")
+    b = GraphBuilder("m", (2, 2, 1), QuantParams(1.0, 0))
+    b.add("mean_hw", "input", name="mean", quant=QuantParams(1e-12, 0))
+    with pytest.raises(ModelError, match=r"layer 'mean' \(mean_hw\).*left shift"):
+        b.build("mean")
+
+
 def test_pass_through_layers_must_keep_the_grid() -> None:
     b = GraphBuilder("m", (4,), Q)
     b.add("relu", "input", name="r", quant=QuantParams(0.1, 0))

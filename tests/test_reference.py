@@ -90,6 +90,35 @@ def test_relu_maxpool_gap_pad() -> None:
     assert y[..., 0].tolist() == [[-3, -3, -3], [4, -3, -3]]
 
 
+def test_mean_hw_requantizes_the_sum_without_dividing_first() -> None:
+    # n = 4 values, in_scale / out_scale = 3: the requantizer is 3 / (1 * 4) = 0.75 = (1610612736, 0).
+    # Channel sums 6 and -6 give 4.5 and -4.5: SRDHM rounds the positive tie up to 5 and the
+    # negative one toward zero, -4. Dividing first would round the means 1.5 and -1.5 to 2 and -2
+    # (half away) and give 6 and -6.
+    x = np.array([[[1, -1], [2, -2]], [[3, -3], [0, 0]]])
+    assert run_one("mean_hw", x, QuantParams(0.75, 0), QuantParams(0.25, 0)).tolist() == [5, -4]
+    # zero points: in_zp 10 comes off each value, out_zp -20 is added; requantizer 1 / (0.5 * 2) = 1.
+    # Channel 0: (0 + 4) - 20 = -16; channel 1: (117 + 117) - 20 = 214 saturates at 127.
+    x = np.array([[[10, 127]], [[14, 127]]])
+    assert run_one("mean_hw", x, QuantParams(1.0, 10), QuantParams(0.5, -20)).tolist() == [-16, 127]
+
+
+def test_requantize_rescales_rounds_and_clamps() -> None:
+    # in (0.5, 10) -> out (0.25, -20): multiplier 2 = (2^30, shift 2); q - 10 = 3, -1, 20, 0 doubles
+    # to 6, -2, 40, 0, plus -20. relu clamps at the output zero point -20; relu6 also at
+    # -20 + round(6 / 0.25) = 4.
+    x = np.array([13, 9, 30, 10])
+    in_q, out_q = QuantParams(0.5, 10), QuantParams(0.25, -20)
+    assert run_one("requantize", x, in_q, out_q).tolist() == [-14, -22, 20, -20]
+    assert run_one("requantize", x, in_q, out_q, activation="relu").tolist() == [-14, -20, 20, -20]
+    assert run_one("requantize", x, in_q, out_q, activation="relu6").tolist() == [-14, -20, 4, -20]
+    # multiplier 1/4 = (2^30, -1): SRDHM halves (ties up), RDBPOT halves again (ties away from zero):
+    # 6 -> 3 -> 2, -6 -> -3 -> -2, 2 -> 1 -> 1, -2 -> -1 -> -1; and 5 -> 2.5 -> 3 -> 1.5 -> 2, the
+    # double rounding that makes 1.25 come out as 2 (a single rounding would give 1)
+    y = run_one("requantize", np.array([6, -6, 2, -2, 5]), QuantParams(0.25, 0), QuantParams(1.0, 0))
+    assert y.tolist() == [2, -2, 1, -1, 2]
+
+
 def test_sigmoid_lut_known_answers() -> None:
     in_q = QuantParams(f32(1 / 16), 0)
     y = run_one("sigmoid", np.array([0, 127, -128, 16]), in_q, None)

@@ -162,7 +162,7 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
         layer = graph.layers[r.index]
         activations = sum(graph.tensors[t].size for t in layer.inputs) + graph.tensors[layer.output].size
         layers.append(BenchLayer(**asdict(r), weight_bytes=weights[r.index], activation_bytes=activations))
-    bench = ModelBench(name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable, emulated.unit,
+    bench = ModelBench(model.name, layers, firmware, counter, runs[0].stack_used or 0, RUNS, repeatable, emulated.unit,
                        walls)
     return bench, emulated
 

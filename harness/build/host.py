@@ -56,7 +56,7 @@ class Activation(ctypes.Structure):
 
 
 class Quant(ctypes.Structure):
-    _fields_ = [("multiplier", p32), ("shift", p32), ("count", i32)]
+    _fields_ = [("multiplier", p32), ("shift", p32), ("count", i32), ("rounding", i32)]
 
 
 class ConvParams(ctypes.Structure):

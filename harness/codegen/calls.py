@@ -89,6 +89,16 @@ def fully_connected_buffer_size(input_size: int) -> int:
     return 0
 
 
+def mean_hw_buffer_size(input_dims: Dims3) -> int:
+    """hk_mean_hw_s8_get_buffer_size."""
+    return 0
+
+
+def requantize_buffer_size(size: int) -> int:
+    """hk_requantize_s8_get_buffer_size."""
+    return 0
+
+
 #: Each kernel that takes a context: its Python buffer size and the kinds of the C
 #: `<kernel>_get_buffer_size` arguments ("dims": const hk_dims *, "int": int32_t), in order.
 BUFFER_SIZES: dict[str, tuple[Callable[..., int], tuple[str, ...]]] = {
@@ -96,6 +106,8 @@ BUFFER_SIZES: dict[str, tuple[Callable[..., int], tuple[str, ...]]] = {
     "hk_depthwise_conv2d_s8": (depthwise_conv2d_buffer_size, ("dims", "dims")),
     "hk_pointwise_conv2d_s8": (pointwise_conv2d_buffer_size, ("dims",)),
     "hk_fully_connected_s8": (fully_connected_buffer_size, ("int",)),
+    "hk_mean_hw_s8": (mean_hw_buffer_size, ("dims",)),
+    "hk_requantize_s8": (requantize_buffer_size, ("int",)),
 }
 
 
@@ -120,12 +132,17 @@ def _act(k: LayerConstants) -> tuple[int, int]:
     return (k.act_min, k.act_max)
 
 
+#: hk_quant.rounding for each requantizer rounding (HK_ROUND_DOUBLE, HK_ROUND_SINGLE in hk_nn_types.h).
+ROUNDING_CODES = {"double": 0, "single": 1}
+
+
 def _quant(k: LayerConstants) -> CStruct:
     multipliers, shifts = k.requantizers()
     return CStruct("quant", "hk_quant", (
         CArray("mult", "int32_t", np.asarray(multipliers)),
         CArray("shift", "int32_t", np.asarray(shifts)),
         len(multipliers),
+        ROUNDING_CODES[k.rounding],
     ))
 
 
@@ -198,6 +215,21 @@ def _gap(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Kerne
     return KernelCall("hk_global_avgpool2d_s8", (_dims("in_dims", ins[0]), Buffer(0), OUTPUT))
 
 
+def _rescale_params(k: LayerConstants) -> CStruct:
+    return CStruct("params", "hk_fc_params", (-k.input_zp, k.output_zp, _act(k)))
+
+
+def _mean_hw(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
+    ctx = Context(mean_hw_buffer_size(_shape3(ins[0])))
+    return KernelCall("hk_mean_hw_s8",
+                      (ctx, _rescale_params(k), _quant(k), _dims("in_dims", ins[0]), Buffer(0), OUTPUT))
+
+
+def _requantize(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
+    ctx = Context(requantize_buffer_size(_size(out)))
+    return KernelCall("hk_requantize_s8", (ctx, _rescale_params(k), _quant(k), _size(out), Buffer(0), OUTPUT))
+
+
 def _pad(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     pads = CStruct("pads", "hk_padding", tuple(layer.attrs["pads"]))
     return KernelCall("hk_pad2d_s8",
@@ -248,6 +280,8 @@ CALLS: dict[str, Callable[[Layer, LayerConstants, list[Shape], Shape], KernelCal
     "maxpool2d": _pool("hk_maxpool2d_s8"),
     "avgpool2d": _pool("hk_avgpool2d_s8"),
     "global_avgpool2d": _gap,
+    "mean_hw": _mean_hw,
+    "requantize": _requantize,
     "pad2d": _pad,
     "add": _add,
     "sigmoid": _lut,

@@ -21,6 +21,8 @@ from harness.model.constants import (
     LayerConstants,
     add_requantizers,
     lut_table,
+    mean_hw_requantizer,
+    rescale_requantizer,
     sigmoid,
     softmax_params,
 )
@@ -163,6 +165,14 @@ def gen_pad(d: Draw) -> Config:
     return _common(d, h=_side(d, 8), w=_side(d, 8), c=d.int(1, 9), pads=[d.int(0, 3) for _ in range(4)])
 
 
+def gen_mean_hw(d: Draw) -> Config:
+    return {**_common(d, h=_side(d, 16), w=_side(d, 16), c=d.int(1, 9)), "per_channel": d.pick((False, False, True))}
+
+
+def gen_requantize(d: Draw) -> Config:
+    return _common(d, h=_side(d, 8), w=_side(d, 8), c=d.int(1, 9))
+
+
 def gen_add(d: Draw) -> Config:
     c = _common(d, h=_side(d, 8), w=_side(d, 8), c=d.int(1, 9))
     return {**c, "in2_zp": _zp(d, c["focus"]), "data2": _mode(d, c["focus"], "data")}
@@ -192,6 +202,8 @@ GENERATORS: dict[str, Callable[[Draw], Config]] = {
     "maxpool2d": gen_pool,
     "avgpool2d": gen_pool,
     "global_avgpool2d": gen_elementwise,
+    "mean_hw": gen_mean_hw,
+    "requantize": gen_requantize,
     "pad2d": gen_pad,
     "add": gen_add,
     "sigmoid": gen_lut,
@@ -268,13 +280,34 @@ def _requant(rng: np.random.Generator, mode: str, n: int, fan_in: int) -> tuple[
     mults, shifts = [], []
     for _ in range(n):
         real = float(rng.uniform(0.3, 3.0)) * 40.0 / (5300.0 * math.sqrt(max(fan_in, 1)))
-        m, s = quantize_multiplier(real)
-        if mode == "near_max":
-            m, s = INT32_MAX - int(rng.integers(0, 1000)), int(np.clip(s + rng.integers(-2, 3), -31, 30))
-        elif mode == "tiny":
-            m, s = int(rng.integers(0, 1001)), int(rng.integers(-31, 31))
-        elif mode == "any_shift":
-            m, s = int(rng.integers(0, INT32_MAX, endpoint=True)), int(rng.integers(-31, 31))
+        m, s = _requant_edge(rng, mode, *quantize_multiplier(real))
+        mults.append(m)
+        shifts.append(s)
+    return np.array(mults, np.int64), np.array(shifts, np.int64)
+
+
+def _requant_edge(rng: np.random.Generator, mode: str, m: int, s: int) -> tuple[int, int]:
+    """(m, s) for 'auto', else the requantizer mode's edge drawn around it (see _requant)."""
+    if mode == "near_max":
+        return INT32_MAX - int(rng.integers(0, 1000)), int(np.clip(s + rng.integers(-2, 3), -31, 30))
+    if mode == "tiny":
+        return int(rng.integers(0, 1001)), int(rng.integers(-31, 31))
+    if mode == "any_shift":
+        return int(rng.integers(0, INT32_MAX, endpoint=True)), int(rng.integers(-31, 31))
+    return m, s
+
+
+def _rescale(rng: np.random.Generator, mode: str, n: int,
+             requantizer: Callable[[float, float], tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """n (multiplier, shift) pairs of a layer that rescales onto another grid (mean_hw, requantize):
+    'auto' takes them from `requantizer(input_scale, output_scale)` over drawn float32 scales whose
+    ratio lies in [1/4, 4] (exactly 1 a fifth of the time), as the layer's constants would; the
+    other modes draw the requantizer's edges around that as _requant does."""
+    mults, shifts = [], []
+    for _ in range(n):
+        in_scale = f32(float(rng.uniform(0.005, 0.2)))
+        ratio = 1.0 if rng.random() < 0.2 else float(np.exp(rng.uniform(-math.log(4.0), math.log(4.0))))
+        m, s = _requant_edge(rng, mode, *requantizer(in_scale, f32(in_scale * ratio)))
         mults.append(m)
         shifts.append(s)
     return np.array(mults, np.int64), np.array(shifts, np.int64)
@@ -352,6 +385,18 @@ def build_case(op: str, config: Config) -> KernelCase:
         graph, k = _graph(op, [image], attrs), LayerConstants(zp, zp)
     elif op == "pad2d":
         graph, k = _graph(op, [image], {"pads": tuple(c["pads"])}), LayerConstants(zp, zp)
+    elif op == "mean_hw":
+        count = c["h"] * c["w"]
+        mult, shift = _rescale(rng, c["requant"], c["c"] if c["per_channel"] else 1,
+                               lambda i, o: mean_hw_requantizer(i, o, count))
+        graph, k = _graph(op, [image], {}), LayerConstants(zp, c["out_zp"], lo, hi, mult, shift)
+        if c["data"] == "uniform":  # values around a centre per channel, so that the means spread over int8
+            centres = rng.integers(-128, 128, size=c["c"])
+            x = np.clip(centres + rng.integers(-40, 41, size=image), -128, 127).astype(np.int8)
+            return KernelCase(op, config, graph, k, [x])
+    elif op == "requantize":
+        mult, shift = _rescale(rng, c["requant"], 1, rescale_requantizer)
+        graph, k = _graph(op, [image], {}), LayerConstants(zp, c["out_zp"], lo, hi, mult, shift)
     elif op == "add":
         if c["requant"] == "auto":
             scales = [QuantParams(f32(float(rng.uniform(0.005, 0.2))), 0) for _ in range(3)]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.model.ops import rounding_of
 from harness.quant import (
     INT8_MAX,
     INT8_MIN,
@@ -49,6 +50,7 @@ class LayerConstants:
     lut: np.ndarray | None = None  # int8[256], index q + 128
     input2_zp: int = 0  # add
     diff_min: int = 0  # softmax: differences below this contribute nothing
+    rounding: str = "double"  # weighted layers: "double" (requantize) or "single" (requantize_single)
 
     def requantizers(self) -> tuple[np.ndarray, np.ndarray]:
         """(multipliers, shifts); only layers that rescale have them."""
@@ -84,7 +86,7 @@ def _weighted(graph: Graph, layer: Layer) -> LayerConstants:
     real = np.float64(in_q.scale) * ws / np.float64(out_q.scale)
     mult, shift = _requant_arrays(real)
     lo, hi = activation_bounds(layer.attrs.get("activation", "none"), out_q)
-    return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi, mult, shift)
+    return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi, mult, shift, rounding=rounding_of(layer))
 
 
 def _passthrough(graph: Graph, layer: Layer) -> LayerConstants:
@@ -101,6 +103,31 @@ def _clamp(act: str) -> Callable[[Graph, Layer], LayerConstants]:
         return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi)
 
     return constants
+
+
+def mean_hw_requantizer(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
+    """(multiplier, shift) of mean_hw (TFLite MEAN): the sum of count values of (q - in_zp) times
+    input_scale / (output_scale * count), in double."""
+    return quantize_multiplier(float(np.float64(input_scale) / (np.float64(output_scale) * count)))
+
+
+def _mean_hw(graph: Graph, layer: Layer) -> LayerConstants:
+    in_q, out_q = _grids(graph, layer)
+    h, w, _ = graph.tensors[layer.inputs[0]].shape
+    m, s = mean_hw_requantizer(in_q.scale, out_q.scale, h * w)
+    return LayerConstants(in_q.zero_point, out_q.zero_point, multipliers=np.array([m]), shifts=np.array([s]))
+
+
+def rescale_requantizer(input_scale: float, output_scale: float) -> tuple[int, int]:
+    """(multiplier, shift) of requantize: input_scale / output_scale, in double."""
+    return quantize_multiplier(float(np.float64(input_scale) / np.float64(output_scale)))
+
+
+def _requantize(graph: Graph, layer: Layer) -> LayerConstants:
+    in_q, out_q = _grids(graph, layer)
+    m, s = rescale_requantizer(in_q.scale, out_q.scale)
+    lo, hi = activation_bounds(layer.attrs.get("activation", "none"), out_q)
+    return LayerConstants(in_q.zero_point, out_q.zero_point, lo, hi, np.array([m]), np.array([s]))
 
 
 def add_requantizers(a: QuantParams, b: QuantParams, out: QuantParams) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +202,8 @@ CONSTANTS: dict[str, Callable[[Graph, Layer], LayerConstants]] = {
     "maxpool2d": _passthrough,
     "avgpool2d": _passthrough,
     "global_avgpool2d": _passthrough,
+    "mean_hw": _mean_hw,
+    "requantize": _requantize,
     "pad2d": _passthrough,
     "add": _add,
     "sigmoid": _lut(sigmoid),

@@ -26,10 +26,14 @@ GRID_INHERITED = "inherited"  # same (scale, zero_point) as the first input
 GRID_FIXED = "fixed"  # a constant grid (LUT activations, softmax)
 
 ACTIVATIONS = ("none", "relu", "relu6")
+#: How a weighted layer rounds when it requantizes (docs/arithmetic.md: rounding of the requantizer):
+#: "double" rounds twice (SRDHM, then a rounding divide: gemmlowp, TFLite's convolutions), "single"
+#: rounds the 64-bit product once (TFLite's FULLY_CONNECTED). The first is the default.
+ROUNDINGS = ("double", "single")
 
 # Attribute names an op reads; GraphBuilder.add refuses any other (a misspelt one would be ignored).
 _WINDOW_ATTRS = frozenset({"stride", "dilation", "padding"})
-_WEIGHTED_ATTRS = frozenset({"activation", "per_channel"})
+_WEIGHTED_ATTRS = frozenset({"activation", "per_channel", "rounding"})
 _POOL_ATTRS = frozenset({"pool", "stride", "padding", "activation"})
 
 
@@ -119,6 +123,14 @@ def window_output(layer: Layer, in_shape: Shape, kernel: tuple[int, int]) -> tup
     return oh, ow
 
 
+def rounding_of(layer: Layer) -> str:
+    """A weighted layer's requantizer rounding, "double" unless its `rounding` attribute says otherwise."""
+    rounding = layer.attrs.get("rounding", ROUNDINGS[0])
+    if not isinstance(rounding, str) or rounding not in ROUNDINGS:
+        raise ShapeError(f"rounding must be one of {', '.join(map(repr, ROUNDINGS))}, got {rounding!r}")
+    return rounding
+
+
 def _weights_shape(layer: Layer) -> Shape:
     w = layer.weights if layer.weights is not None else layer.float_weights
     if w is None:
@@ -129,6 +141,7 @@ def _weights_shape(layer: Layer) -> Shape:
 
 
 def _conv_shape(layer: Layer, ins: list[Shape]) -> Shape:
+    rounding_of(layer)
     _, _, c = _image(ins[0], "input")
     ws = _weights_shape(layer)
     if len(ws) != 4:
@@ -152,6 +165,7 @@ def _pointwise_shape(layer: Layer, ins: list[Shape]) -> Shape:
 
 
 def _depthwise_shape(layer: Layer, ins: list[Shape]) -> Shape:
+    rounding_of(layer)
     _, _, c = _image(ins[0], "input")
     ws = _weights_shape(layer)
     if len(ws) != 3:
@@ -175,6 +189,7 @@ def _size(shape: Shape) -> int:
 
 
 def _dense_shape(layer: Layer, ins: list[Shape]) -> Shape:
+    rounding_of(layer)
     ws = _weights_shape(layer)
     if len(ws) != 2:
         raise ShapeError(f"dense weights must be [out][in], got shape {ws}")
@@ -213,6 +228,19 @@ def _pool_defaults(attrs: dict[str, Any]) -> None:
 
 def _gap_shape(layer: Layer, ins: list[Shape]) -> Shape:
     _, _, c = _image(ins[0], "input")
+    return (c,)
+
+
+#: mean_hw sums H * W values of (q - zero point), each within [-255, 255], in an int32: at most 2^23 of
+#: them keep |sum| <= 255 * 2^23 < 2^31 (C: HK_MEAN_HW_MAX_COUNT).
+MEAN_HW_MAX_COUNT = 1 << 23
+
+
+def _mean_hw_shape(layer: Layer, ins: list[Shape]) -> Shape:
+    h, w, c = _image(ins[0], "input")
+    if h * w > MEAN_HW_MAX_COUNT:
+        raise ShapeError(f"mean over {h}x{w} = {h * w} values: at most {MEAN_HW_MAX_COUNT} (2^23) fit "
+                         "the int32 sum")
     return (c,)
 
 
@@ -280,6 +308,10 @@ OPS: dict[str, OpSpec] = {
                description="mean over a window (padding excluded), rounded half away", defaults=_pool_defaults),
         OpSpec("global_avgpool2d", 1, GRID_INHERITED, False, _gap_shape, _no_macs,
                description="mean over H and W, rounded half away"),
+        OpSpec("mean_hw", 1, GRID_CALIBRATED, False, _mean_hw_shape, _no_macs,
+               description="mean over H and W onto its own grid: sum of (q - zp), requantized (TFLite MEAN)"),
+        OpSpec("requantize", 1, GRID_CALIBRATED, False, _same_shape, _no_macs, attrs=frozenset({"activation"}),
+               description="elementwise rescale onto another grid, optional relu/relu6 (TFLite RELU across grids)"),
         OpSpec("pad2d", 1, GRID_INHERITED, False, _pad_shape, _no_macs, attrs=frozenset({"pads"}),
                description="constant padding with the input zero point"),
         OpSpec("add", 2, GRID_CALIBRATED, False, _add_shape, _no_macs, attrs=frozenset({"activation"}),

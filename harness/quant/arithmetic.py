@@ -182,6 +182,25 @@ def requantize(acc: IntLike, multiplier: IntLike, shift: IntLike) -> IntLike:
     return _scalar_or_array(np.asarray(res), acc, multiplier, shift)
 
 
+def requantize_single(acc: IntLike, multiplier: IntLike, shift: IntLike) -> IntLike:
+    """Scale an int32 accumulator by multiplier * 2^(shift-31) with one rounding (TFLite's single
+    rounding, which its FULLY_CONNECTED uses; `requantize` is the gemmlowp double rounding).
+
+        total  = 31 - shift                                   (1 .. 62)
+        result = (acc * multiplier + 2^(total - 1)) >> total  (64-bit, >> is arithmetic: floor)
+
+    That is the product rounded to nearest with ties toward plus infinity. The accumulator is the
+    kernel's int32 (wrapped, as under -fwrapv); with multiplier in [0, 2^31) the sum stays below
+    2^63, and a result outside int32 (possible only for large left shifts) wraps modulo 2^32 as
+    the C cast to int32_t does (hk_requantize_single).
+    """
+    acc64, m64, s64 = _as_i64(acc), _as_i64(multiplier), _as_i64(shift)
+    total = 31 - s64
+    product = _wrap_int32(acc64) * m64
+    res = _wrap_int32((product + (np.int64(1) << (total - 1))) >> total)
+    return _scalar_or_array(np.asarray(res), acc, multiplier, shift)
+
+
 def div_round_half_away(n: IntLike, d: IntLike) -> IntLike:
     """Integer n / d (d > 0) rounded half away from zero, as C computes (n ± d/2) / d."""
     n64, d64 = _as_i64(n), _as_i64(d)

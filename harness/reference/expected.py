@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.model import Model
+from harness.reference.interpreter import InterpreterRun, run_interpreter
 from harness.reference.run import run_float, run_int8
 
 
@@ -31,6 +32,12 @@ class Reference:
     layer_crcs: dict[tuple[int, int], int]
     float_outputs: np.ndarray  # (test samples, outputs)
     float_range: float
+    interpreter: InterpreterRun | None = None  # the TFLite interpreter's, for a model imported from a .tflite
+
+    @property
+    def names(self) -> list[str]:
+        """What the run is compared with, for reports."""
+        return ([self.interpreter.name] if self.interpreter else []) + ["integer reference"]
 
 
 def compute_reference(model: Model) -> Reference:
@@ -44,5 +51,6 @@ def compute_reference(model: Model) -> Reference:
         spread = floats
     else:
         spread = run_float(graph, model.calibration_inputs)[graph.output]
+    interpreter = run_interpreter(model) if model.origin is not None and model.origin.kind == "tflite" else None
     return Reference(out.reshape(samples, -1).astype(int).tolist(), ints, crcs, floats.astype(np.float64),
-                     float(spread.max() - spread.min()))
+                     float(spread.max() - spread.min()), interpreter)

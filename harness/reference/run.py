@@ -15,7 +15,8 @@ import numpy as np
 from harness.model.constants import ADD_LEFT_SHIFT, LayerConstants, layer_constants, sigmoid
 from harness.model.graph import Graph, Layer
 from harness.model.ops import resolve_padding
-from harness.quant import INT8_MAX, INT8_MIN, div_round_half_away, requantize
+from harness.quant import INT8_MAX, INT8_MIN, IntLike, div_round_half_away, requantize
+from harness.quant.arithmetic import requantize_single
 from harness.reference.softmax import softmax_int8
 
 Array = np.ndarray
@@ -78,9 +79,14 @@ def _dense_acc(x: Array, w: Array, bias: Array) -> Array:
 IntOp = Callable[[Layer, LayerConstants, list[Array], tuple[int, ...]], Array]
 
 
+#: The requantizer of each rounding (harness/model/ops.py: ROUNDINGS).
+_RESCALE: dict[str, Callable[[Array, Array, Array], IntLike]] = {"double": requantize, "single": requantize_single}
+
+
 def _requant_out(acc: Array, k: LayerConstants) -> Array:
+    """The output stage of a weighted layer, with the layer's rounding ("double" or "single")."""
     multipliers, shifts = k.requantizers()
-    out = requantize(acc, multipliers, shifts) + k.output_zp
+    out = _RESCALE[k.rounding](acc, multipliers, shifts) + k.output_zp
     return np.clip(out, k.act_min, k.act_max).astype(np.int8)
 
 
@@ -135,6 +141,18 @@ def _int_gap(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple
     return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
 
 
+def _int_mean_hw(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
+    """Per channel, the int32 sum over H and W of (q - in_zp), requantized onto the output grid
+    (the requantizer holds the division by H * W), clamped."""
+    acc = (ins[0].astype(np.int64) - k.input_zp).sum(axis=(1, 2))
+    return _requant_out(acc, k)
+
+
+def _int_requantize(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
+    """Each value's (q - in_zp) requantized onto the output grid, clamped to the activation."""
+    return _requant_out(ins[0].astype(np.int64) - k.input_zp, k)
+
+
 def _int_pad(layer: Layer, k: LayerConstants, ins: list[Array], out_shape: tuple[int, ...]) -> Array:
     t, b, l, r = layer.attrs["pads"]
     return np.pad(ins[0], ((0, 0), (t, b), (l, r), (0, 0)), constant_values=k.input_zp).astype(np.int8)
@@ -170,6 +188,8 @@ INT_OPS: dict[str, IntOp] = {
     "maxpool2d": _int_maxpool,
     "avgpool2d": _int_avgpool,
     "global_avgpool2d": _int_gap,
+    "mean_hw": _int_mean_hw,
+    "requantize": _int_requantize,
     "pad2d": _int_pad,
     "add": _int_add,
     "sigmoid": _int_lut,
@@ -265,6 +285,11 @@ def _float_gap(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     return (acc / np.float32(x.shape[1] * x.shape[2])).astype(np.float32)
 
 
+def _float_requantize(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
+    """The values unchanged (only their grid changes), then the fused activation."""
+    return _fused(graph, layer, ins[0])
+
+
 def _float_pad(graph: Graph, layer: Layer, ins: list[Array]) -> Array:
     t, b, l, r = layer.attrs["pads"]
     return np.pad(ins[0], ((0, 0), (t, b), (l, r), (0, 0)), constant_values=0.0).astype(np.float32)
@@ -315,6 +340,8 @@ FLOAT_OPS: dict[str, Callable[[Graph, Layer, list[Array]], Array]] = {
     "maxpool2d": _float_maxpool,
     "avgpool2d": _float_avgpool,
     "global_avgpool2d": _float_gap,
+    "mean_hw": _float_gap,
+    "requantize": _float_requantize,
     "pad2d": _float_pad,
     "add": _float_add,
     "sigmoid": _elementwise(sigmoid),

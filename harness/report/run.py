@@ -43,6 +43,9 @@ def _render_lines(rep: RunReport) -> list[str]:
     out = [
         f"{rep.model} on {rep.target.name} ({rep.target.core}) under {rep.emulator_version}",
         f"counter: {rep.counter} ({rep.unit}; {counted}), per layer the largest of {len(v.reference)} samples",
+        *([f"model: {rep.source}"] if rep.source else []),
+        *([f"inputs: {rep.inputs_note}"] if rep.inputs_note else []),
+        f"compared with: {', '.join(rep.references)}, and the golden file",
         "",
     ]
     total = rep.total_count
@@ -99,10 +102,11 @@ def _render_lines(rep: RunReport) -> list[str]:
         out.append(f"PROBLEM ({p.party}: {p.kind}): {p}")
     ref_bad = [m for m in v.mismatches if m.against == "reference"]
     gold_bad = [m for m in v.mismatches if m.against == "golden"]
+    interp_bad = [m for m in v.mismatches if m.against == "interpreter"]
     if v.divergence is not None:
         out.append(f"DIVERGENCE: {v.divergence}")
     golden = shown(rep.golden_file)
-    for label, bad in (("Python reference", ref_bad), (golden, gold_bad)):
+    for label, bad in (("Python reference", ref_bad), (golden, gold_bad), ("TFLite interpreter", interp_bad)):
         for m in bad[:20]:
             out.append(f"MISMATCH vs {label}: {m}")
         if len(bad) > 20:
@@ -115,7 +119,8 @@ def _render_lines(rep: RunReport) -> list[str]:
     n = len(v.reference)
     if v.match:
         out.append(
-            f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = Python reference = "
+            f"VERIFIED: {n} samples bit-exact, every layer's output equal: firmware = "
+            f"{'TFLite interpreter = ' if len(rep.references) > 1 else ''}Python reference = "
             f"golden ({golden}); {len(v.checks)} checks passed"
         )
     else:

@@ -97,6 +97,11 @@ class Verdict:
             self.problems.append(problem)
 
 
+def model_argument(model: Model) -> str:
+    """What to type as MODEL to name this model again: an imported model's file, else its name."""
+    return str(model.origin.path) if model.origin is not None else model.name
+
+
 def _diff(firmware: list[list[int]], expected: list[list[int]], against: str) -> list[Mismatch]:
     found = []
     for s in range(max(len(firmware), len(expected))):
@@ -290,6 +295,72 @@ def _check_stack(v: Verdict, run: FirmwareRun) -> None:
         v.check("stack", True, f"{run.stack_used} of {run.stack_size} B used")
 
 
+@dataclass(frozen=True)
+class InterpreterDivergence:
+    """The first layer where the integer reference and the TFLite interpreter part."""
+
+    layer: int
+    name: str
+    op: str
+    file_op: str
+    sample: int
+    element: int
+    reference: int
+    interpreter: int
+    count: int  # values of that layer that differ, over all samples
+
+    def __str__(self) -> str:
+        return (f"layer {self.layer} '{self.name}' ({self.op}, the file's {self.file_op}): sample {self.sample} "
+                f"element {self.element}: integer reference {self.reference}, interpreter {self.interpreter} "
+                f"({self.count} value(s) of that layer differ)")
+
+
+def interpreter_divergence(model: Model, reference: Reference) -> InterpreterDivergence | None:
+    """Where the integer reference first parts from the TFLite interpreter, layer by layer."""
+    interp = reference.interpreter
+    if interp is None or model.origin is None:
+        return None
+    samples = len(model.test_inputs_q)
+    for i, layer in enumerate(model.graph.layers):
+        ours = reference.layer_outputs[layer.output].reshape(samples, -1)
+        theirs = interp.layer_outputs[i].reshape(samples, -1)
+        if ours.shape != theirs.shape or not np.array_equal(ours, theirs):
+            differ = np.argwhere(ours != theirs) if ours.shape == theirs.shape else np.array([[0, 0]])
+            s, e = int(differ[0][0]), int(differ[0][1])
+            return InterpreterDivergence(i, layer.name, layer.op, model.origin.layer_ops[i], s, e, int(ours[s, e]),
+                                         int(theirs[s, e]) if e < theirs.shape[1] else 0, len(differ))
+    return None
+
+
+def _check_interpreter(v: Verdict, model: Model, run: FirmwareRun, reference: Reference) -> None:
+    """For an imported .tflite: the integer reference equals the interpreter at every layer, and the
+    firmware's logits equal the interpreter's."""
+    interp = reference.interpreter
+    if interp is None:
+        return
+    parted = interpreter_divergence(model, reference)
+    v.check(
+        "integer reference = TFLite interpreter",
+        parted is None,
+        f"every layer's output equal ({interp.name})" if parted is None else f"they part at {parted}",
+        None if parted is None else Problem(
+            "differs", f"the integer reference (which the firmware follows) parts from the TFLite interpreter at "
+            f"{parted}", "the harness computes this op differently from TFLite: report it with the .tflite file"),
+    )
+    firmware = [run.logits.get(s, []) for s in range(len(interp.logits))]
+    bad = _diff(firmware, interp.logits, "interpreter")
+    v.mismatches += bad
+    v.check(
+        "logits = TFLite interpreter",
+        not bad,
+        f"{len(interp.logits)} samples x {len(interp.logits[0]) if interp.logits else 0} values"
+        if not bad else f"{len(bad)} value(s) differ",
+        None if not bad or parted is not None else Problem(
+            "differs", f"the firmware's logits differ from the TFLite interpreter's in {len(bad)} value(s), first "
+            f"{bad[0]}", "compare the logits in the report with the interpreter's"),
+    )
+
+
 def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path | None) -> None:
     reference, golden = v.reference, v.golden
     firmware = [run.logits.get(s, []) for s in range(max([len(reference), *[s + 1 for s in run.logits]]))]
@@ -323,7 +394,7 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path 
             Problem(
                 "input",
                 f"no golden file at {golden_file}",
-                f"create it with `harness golden {model.name} --target {golden_file.stem}`",
+                f"create it with `harness golden {model_argument(model)} --target {golden_file.stem}`",
             ),
         )
     elif len(golden) != len(reference) or any(len(g) != len(r) for g, r in zip(golden, reference)):
@@ -335,7 +406,7 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path 
             Problem(
                 "input",
                 f"{golden_file} has {shape}; the model has {len(reference)} of {len(reference[0]) if reference else 0}",
-                f"rewrite it with `harness golden {model.name} --target {golden_file.stem}`",
+                f"rewrite it with `harness golden {model_argument(model)} --target {golden_file.stem}`",
             ),
         )
     else:
@@ -344,7 +415,7 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path 
         hint = (
             (
                 "the firmware matches the reference: the model's outputs changed; if that is intended, "
-                f"`harness golden {model.name} --target {golden_file.stem}`"
+                f"`harness golden {model_argument(model)} --target {golden_file.stem}`"
             )
             if not ref_bad
             else ""
@@ -392,6 +463,7 @@ def verify_run(
     if _check_ending(v, model, run, ended, elf):
         _check_layers(v, model, run, reference)
         _check_logits(v, model, run, golden_file)
+        _check_interpreter(v, model, run, reference)
         _check_stack(v, run)
     elif judged:
         v.divergence = first_divergence(model, run, reference)

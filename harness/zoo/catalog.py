@@ -16,8 +16,12 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from harness.errors import HarnessError, InputError
+from harness.importers import import_tflite
 from harness.model import Model
+from harness.quant import dequantize
 from harness.zoo import (
     ad_autoencoder,
     ic_resnet8,
@@ -31,6 +35,8 @@ from harness.zoo import (
 )
 from harness.zoo.common import ZooEntry
 
+#: Test samples drawn for an imported model given no inputs of its own.
+DRAWN_SAMPLES = 4
 #: A model's name names its golden folder and its build folder and is sent in UART records, where
 #: a value may not hold a space: so it is kept to what is safe in all three.
 MODEL_NAME = re.compile(r"[a-z0-9_]+")
@@ -91,7 +97,7 @@ def load(name_or_path: str | os.PathLike[str]) -> Model:
 def is_model_path(text: str) -> bool:
     """Whether a MODEL that is not a zoo name is meant as a file: it ends in .py, has a folder in
     it, or exists; anything else is taken for a misspelt zoo name and answered with the zoo."""
-    return text.endswith(".py") or "/" in text or os.sep in text or os.path.exists(text)
+    return text.endswith((".py", ".tflite")) or "/" in text or os.sep in text or os.path.exists(text)
 
 
 @cache
@@ -103,9 +109,10 @@ def _zoo_model(name: str) -> Model:
 def _load_file(shown: str) -> Model:
     """Build the model of the file `shown` (as the user wrote it, so messages name it so)."""
     path = Path(shown).expanduser()
-    if path.suffix != ".py":
-        raise ModelFileError(f"{shown}: not a model file: a model file is Python source ending in .py",
-                             "give the path of a .py file that defines build()")
+    if path.suffix not in (".py", ".tflite"):
+        raise ModelFileError(f"{shown}: not a model file: a model file is Python source ending in .py or a "
+                             "TFLite flatbuffer ending in .tflite",
+                             "give the path of a .py file that defines build(), or of a .tflite file")
     try:
         resolved = path.resolve(strict=True)
         stat = resolved.stat()
@@ -121,13 +128,28 @@ def _load_file(shown: str) -> Model:
     cached = _FILE_MODELS.get(resolved)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    model = _build_file(resolved, shown)
+    model = _import_tflite(resolved, shown) if resolved.suffix == ".tflite" else _build_file(resolved, shown)
     _check_name(model, resolved, shown)
     _FILE_MODELS[resolved] = (stamp, model)
     for stale in [n for n, p in _FILE_NAMES.items() if p == resolved]:  # the file renamed its model
         del _FILE_NAMES[stale]
     _FILE_NAMES[model.name] = resolved
     return model
+
+
+def _import_tflite(path: Path, shown: str) -> Model:
+    """An int8 .tflite file as a Model, run on int8 samples drawn with a seed taken from the file's
+    hash (the same file always gets the same samples)."""
+    graph, origin = import_tflite(path, shown)
+    grid = graph.tensors[graph.input].grid
+    rng = np.random.default_rng(int(origin.sha256[:16], 16))
+    shape = (DRAWN_SAMPLES, *graph.tensors[graph.input].shape)
+    q = rng.integers(-128, 128, size=shape, dtype=np.int64).astype(np.int8)
+    return Model(graph, dequantize(q, grid), quantized_inputs=q, origin=origin, parity_threshold=1.0,
+                 parity_note="an imported int8 model has no float model here: parity is measured against a "
+                             "float run of its dequantized weights, for information only",
+                 inputs_note=f"{DRAWN_SAMPLES} int8 samples drawn uniformly, seeded by the file's SHA-256 "
+                             "(give your own with --inputs)")
 
 
 def _build_file(path: Path, shown: str) -> Model:

@@ -23,7 +23,12 @@
  * - **Requantizer** (hk_quant): count is 1 (one multiplier and shift for the whole tensor) or the
  *   number of output channels (one per channel); any other count is refused. Every multiplier
  *   must be >= 0 and every shift in [HK_SHIFT_MIN, HK_SHIFT_MAX] = [-31, 30]. The real scale is
- *   multiplier * 2^(shift - 31).
+ *   multiplier * 2^(shift - 31). quant->rounding picks how requantize() below rounds:
+ *   HK_ROUND_DOUBLE (0) is hk_requantize, gemmlowp's two roundings (a saturating rounding
+ *   doubling high multiply, then a rounding divide by 2^-shift), as TFLite's convolutions do;
+ *   HK_ROUND_SINGLE (1) is hk_requantize_single, (acc * multiplier + 2^(30 - shift)) >>
+ *   (31 - shift) in 64 bits, as TFLite's fully connected does. Every kernel that takes an
+ *   hk_quant honours both; any other value is refused (HK_ERR_QUANT).
  * - **Bias** may be NULL, which means a zero bias. It is never checked otherwise.
  * - **Sizes are not checked against buffers.** The kernel trusts that every pointer addresses as
  *   many values as its dims say; it cannot know the buffers' real sizes.
@@ -76,10 +81,10 @@
  *
  * Checks, in order: input, filter, output, filter_dims not NULL; params not NULL; input_dims and
  * output_dims not NULL and each of h, w, c > 0; the offsets in range; the activation (see above);
- * quant, quant->multiplier, quant->shift not NULL, then count and values; KH, KW, stride and
- * dilation >= 1 in both axes, every padding >= 0, the padded input at least as large as the
- * dilated filter (the numerator of OH and OW >= 0), and OH, OW as above; filter_dims->c ==
- * input_dims->c; the scratch context against hk_conv2d_s8_get_buffer_size(input_dims,
+ * quant, quant->multiplier, quant->shift not NULL, then count, rounding and values; KH, KW,
+ * stride and dilation >= 1 in both axes, every padding >= 0, the padded input at least as large
+ * as the dilated filter (the numerator of OH and OW >= 0), and OH, OW as above; filter_dims->c
+ * == input_dims->c; the scratch context against hk_conv2d_s8_get_buffer_size(input_dims,
  * filter_dims).
  *
  * @return HK_OK, or the status of the first failing check:
@@ -89,7 +94,8 @@
  *                      dilation < 1; a negative padding; a filter larger than the padded input;
  *                      OH or OW not as above; filter_dims->c != input_dims->c
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
- *                      C_OUT; a negative multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ *                      C_OUT; quant->rounding neither HK_ROUND_DOUBLE nor HK_ROUND_SINGLE; a
+ *                      negative multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
  * @retval HK_ERR_BUFFER scratch needed (get_buffer_size > 0) and ctx or ctx->buf NULL, or
  *                      ctx->size smaller than needed
  */
@@ -222,14 +228,15 @@ int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
  * @param[out] output       output vector [OUT]; must not overlap input
  *
  * Checks, in order: params, input, weights, output not NULL; input_size and output_size > 0;
- * the offsets in range; the activation; quant, its arrays, its count and values; the scratch
- * context against hk_fully_connected_s8_get_buffer_size(input_size).
+ * the offsets in range; the activation; quant, its arrays, its count, rounding and values; the
+ * scratch context against hk_fully_connected_s8_get_buffer_size(input_size).
  *
  * @return HK_OK, or the status of the first failing check:
  * @retval HK_ERR_NULL  params, input, weights, output, quant or one of quant's arrays is NULL
  * @retval HK_ERR_DIMS  input_size or output_size <= 0
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
- *                      output_size; a negative multiplier; a shift outside
+ *                      output_size; quant->rounding neither HK_ROUND_DOUBLE nor
+ *                      HK_ROUND_SINGLE; a negative multiplier; a shift outside
  *                      [HK_SHIFT_MIN, HK_SHIFT_MAX]
  * @retval HK_ERR_BUFFER as for hk_conv2d_s8
  */
@@ -323,6 +330,94 @@ hk_status hk_avgpool2d_s8(const hk_pool_params *params, const hk_dims *input_dim
  * @retval HK_ERR_DIMS  a dimension of input_dims <= 0
  */
 hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input, int8_t *output);
+
+/** @brief The largest H * W hk_mean_hw_s8 accepts (2^23): the int32 sum of that many values of
+ *         (input + input_offset), each within [-255, 255], cannot overflow. */
+#define HK_MEAN_HW_MAX_COUNT 8388608
+
+/**
+ * @brief Mean over H and W onto another grid (TFLite MEAN over axes 1 and 2): per channel, the
+ *        sum of the offset values, requantized by a scale that holds the division by H * W.
+ *
+ * For each channel ch: acc = sum over (y, x) of (input[y][x][ch] + input_offset), an int32
+ * (|acc| <= 255 * H * W); output[ch] = clamp(requantize(acc, multiplier[q], shift[q]) +
+ * output_offset, activation.min, activation.max), q = ch for a per-channel requantizer, else 0.
+ * The host derives the requantizer from input_scale / (output_scale * H * W) in double
+ * (harness/model/constants.py: mean_hw_requantizer); requantize() is as quant->rounding says.
+ *
+ * @param[in]  ctx         scratch context of at least *_get_buffer_size bytes; may be NULL when
+ *                         that size is 0
+ * @param[in]  params      input_offset, output_offset, activation (the full int8 range when the
+ *                         layer has no activation)
+ * @param[in]  quant       requantizer: count 1 or input_dims->c
+ * @param[in]  input_dims  input (H, W, C), H * W <= HK_MEAN_HW_MAX_COUNT
+ * @param[in]  input       input tensor [H, W, C]
+ * @param[out] output      output [C]; must not overlap input
+ *
+ * Checks, in order: input, output not NULL; input_dims not NULL and each of h, w, c > 0; H * W
+ * <= HK_MEAN_HW_MAX_COUNT; params not NULL; the offsets in range; the activation; quant, its
+ * arrays, its count, rounding and values; the scratch context against
+ * hk_mean_hw_s8_get_buffer_size(input_dims).
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, output, input_dims, params, quant or one of quant's arrays is NULL
+ * @retval HK_ERR_DIMS  a dimension of input_dims <= 0; H * W > HK_MEAN_HW_MAX_COUNT
+ * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor C;
+ *                      quant->rounding neither HK_ROUND_DOUBLE nor HK_ROUND_SINGLE; a negative
+ *                      multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ * @retval HK_ERR_BUFFER as for hk_conv2d_s8
+ */
+hk_status hk_mean_hw_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                        const hk_dims *input_dims, const int8_t *input, int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_mean_hw_s8 needs for this input: the size of the context it must be
+ *        given (harness/codegen/calls.py mirrors it for the code generator).
+ * @param[in] input_dims  input (H, W, C); not read
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
+ */
+int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims);
+
+/**
+ * @brief Elementwise rescale onto another grid, then the clamp of a fused activation (TFLite's
+ *        RELU and RELU6 when the output grid differs from the input's; with the full int8 range,
+ *        a plain requantization).
+ *
+ * output[i] = clamp(requantize(input[i] + input_offset, multiplier[0], shift[0]) + output_offset,
+ * activation.min, activation.max). The host derives the requantizer from input_scale /
+ * output_scale in double (harness/model/constants.py: rescale_requantizer) and the bounds from
+ * the activation in the output grid; requantize() is as quant->rounding says.
+ *
+ * @param[in]  ctx         scratch context of at least *_get_buffer_size bytes; may be NULL when
+ *                         that size is 0
+ * @param[in]  params      input_offset, output_offset, activation
+ * @param[in]  quant       requantizer: count 1 (one for the whole tensor)
+ * @param[in]  size        number of values (> 0)
+ * @param[in]  input       input [size]
+ * @param[out] output      output [size]; may equal input (in place), must not otherwise overlap it
+ *
+ * Checks, in order: input, output not NULL; size > 0; params not NULL; the offsets in range; the
+ * activation; quant, its arrays, its count (1), rounding and value; the scratch context against
+ * hk_requantize_s8_get_buffer_size(size).
+ *
+ * @return HK_OK, or the status of the first failing check:
+ * @retval HK_ERR_NULL  input, output, params, quant or one of quant's arrays is NULL
+ * @retval HK_ERR_DIMS  size <= 0
+ * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count other than 1;
+ *                      quant->rounding neither HK_ROUND_DOUBLE nor HK_ROUND_SINGLE; a negative
+ *                      multiplier; a shift outside [HK_SHIFT_MIN, HK_SHIFT_MAX]
+ * @retval HK_ERR_BUFFER as for hk_conv2d_s8
+ */
+hk_status hk_requantize_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                           int32_t size, const int8_t *input, int8_t *output);
+
+/**
+ * @brief Scratch bytes hk_requantize_s8 needs for this size: the size of the context it must be
+ *        given (harness/codegen/calls.py mirrors it for the code generator).
+ * @param[in] size  number of values; not read
+ * @return 0: the portable kernel needs no scratch (ctx may be NULL).
+ */
+int32_t hk_requantize_s8_get_buffer_size(int32_t size);
 
 /**
  * @brief Standalone ReLU / ReLU6 (or any clamp) on the int8 grid: output[i] = clamp(input[i],

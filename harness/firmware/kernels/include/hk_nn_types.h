@@ -50,13 +50,22 @@ typedef struct {
     int32_t max; /**< largest output value, <= 127 and >= min */
 } hk_activation;
 
+/** @brief hk_quant.rounding: two roundings, SRDHM then a rounding divide (hk_requantize). */
+#define HK_ROUND_DOUBLE 0
+/** @brief hk_quant.rounding: one rounding of the 64-bit product (hk_requantize_single). */
+#define HK_ROUND_SINGLE 1
+
 /** @brief Requantizer: real scale multiplier * 2^(shift - 31), one for the tensor (count 1) or
- *         one per output channel (count = output channels). */
+ *         one per output channel (count = output channels), rounded as `rounding` says. */
 typedef struct {
     const int32_t *multiplier; /**< count Q0.31 multipliers, each >= 0 */
     const int32_t *shift;      /**< count shifts, each in [HK_SHIFT_MIN, HK_SHIFT_MAX] = [-31, 30];
                                     > 0 shifts left before the multiply, < 0 rounds right after */
     int32_t count;             /**< 1 (per tensor) or the number of output channels */
+    int32_t rounding;          /**< HK_ROUND_DOUBLE (0): gemmlowp's two roundings, TFLite's
+                                    convolutions (hk_requantize); HK_ROUND_SINGLE (1): the 64-bit
+                                    product rounded once, TFLite's fully connected
+                                    (hk_requantize_single); any other value is HK_ERR_QUANT */
 } hk_quant;
 
 /** @brief Parameters of conv2d, depthwise_conv2d and pointwise_conv2d. */
@@ -69,7 +78,8 @@ typedef struct {
     hk_activation activation; /**< clamp of the output */
 } hk_conv_params;
 
-/** @brief Parameters of fully_connected. */
+/** @brief Parameters of fully_connected, mean_hw and requantize: the zero points and the clamp of
+ *         an output stage. */
 typedef struct {
     int32_t input_offset;     /**< minus the input zero point, in [-127, 128] */
     int32_t output_offset;    /**< the output zero point, in [-128, 127] */

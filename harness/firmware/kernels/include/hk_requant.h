@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "hk_nn_types.h"
+
 #define HK_INT8_MIN (-128)
 #define HK_INT8_MAX 127
 #define HK_SHIFT_MIN (-31)
@@ -36,6 +38,23 @@ static inline int32_t hk_requantize(int32_t acc, int32_t multiplier, int32_t shi
     const int32_t right = shift > 0 ? 0 : -shift;
     const int32_t shifted = (int32_t)((uint32_t)acc << left);
     return hk_rdbpot(hk_srdhm(shifted, multiplier), right);
+}
+
+/* acc * multiplier * 2^(shift - 31) rounded once (TFLite's single rounding): the 64-bit product
+ * plus half of 2^(31 - shift), shifted right arithmetically by 31 - shift (1 to 62). With
+ * multiplier >= 0 the sum stays below 2^63; a result beyond int32 (large left shifts) wraps. */
+static inline int32_t hk_requantize_single(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    const int32_t total = 31 - shift;
+    const int64_t product = (int64_t)acc * (int64_t)multiplier;
+    return (int32_t)((product + ((int64_t)1 << (total - 1))) >> total);
+}
+
+/* hk_requantize or hk_requantize_single, as hk_quant.rounding says (HK_ROUND_SINGLE or not). */
+static inline int32_t hk_requantize_rounding(int32_t acc, int32_t multiplier, int32_t shift, int32_t rounding)
+{
+    return rounding == HK_ROUND_SINGLE ? hk_requantize_single(acc, multiplier, shift)
+                                       : hk_requantize(acc, multiplier, shift);
 }
 
 static inline int8_t hk_clamp_s8(int32_t v, int32_t lo, int32_t hi)

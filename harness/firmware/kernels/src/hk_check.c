@@ -40,12 +40,28 @@ hk_status hk_check_quant(const hk_quant *q, int32_t channels)
     if (q->count != 1 && q->count != channels) {
         return HK_ERR_QUANT;
     }
+    if (q->rounding != HK_ROUND_DOUBLE && q->rounding != HK_ROUND_SINGLE) {
+        return HK_ERR_QUANT;
+    }
     for (int32_t i = 0; i < q->count; i++) {
         if (q->multiplier[i] < 0 || q->shift[i] < HK_SHIFT_MIN || q->shift[i] > HK_SHIFT_MAX) {
             return HK_ERR_QUANT;
         }
     }
     return HK_OK;
+}
+
+hk_status hk_check_rescale(const hk_fc_params *params, const hk_quant *quant, int32_t channels)
+{
+    hk_status st;
+    if (params == 0) {
+        return HK_ERR_NULL;
+    }
+    if ((st = hk_check_offsets(params->input_offset, params->output_offset)) != HK_OK ||
+        (st = hk_check_activation(&params->activation)) != HK_OK) {
+        return st;
+    }
+    return hk_check_quant(quant, channels);
 }
 
 hk_status hk_check_window(const hk_dims *input_dims, int32_t kh, int32_t kw, const hk_hw *stride,

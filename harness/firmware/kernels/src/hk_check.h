@@ -17,6 +17,10 @@ hk_status hk_check_pool(const hk_pool_params *params, const hk_dims *input_dims,
                         const hk_dims *output_dims);
 hk_status hk_check_conv(const hk_conv_params *params, const hk_quant *quant, const hk_dims *input_dims,
                         int32_t kh, int32_t kw, const hk_dims *output_dims);
+/* The output stage of a kernel that rescales with hk_fc_params and hk_quant (mean_hw,
+ * requantize): params not NULL (HK_ERR_NULL), the offsets, the activation, then the requantizer
+ * with count 1 or `channels`. */
+hk_status hk_check_rescale(const hk_fc_params *params, const hk_quant *quant, int32_t channels);
 /* Scratch: HK_OK when needed <= 0 (ctx may then be NULL), else ctx, ctx->buf not NULL and
  * ctx->size >= needed, or HK_ERR_BUFFER. */
 hk_status hk_check_context(const hk_context *ctx, int32_t needed);

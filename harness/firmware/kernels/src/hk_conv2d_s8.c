@@ -31,6 +31,7 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t per_channel = quant->count > 1;
+    const int32_t rounding = quant->rounding;
     for (int32_t oy = 0; oy < output_dims->h; oy++) {
         const int32_t y0 = oy * params->stride.h - params->padding.top;
         for (int32_t ox = 0; ox < output_dims->w; ox++) {
@@ -55,7 +56,8 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
                     }
                 }
                 const int32_t q = per_channel ? oc : 0;
-                const int32_t v = hk_requantize(acc, quant->multiplier[q], quant->shift[q]) + params->output_offset;
+                const int32_t v = hk_requantize_rounding(acc, quant->multiplier[q], quant->shift[q], rounding) +
+                                  params->output_offset;
                 output[(oy * output_dims->w + ox) * output_dims->c + oc] =
                     hk_clamp_s8(v, params->activation.min, params->activation.max);
             }
