@@ -300,3 +300,22 @@ def test_the_device_fixture_takes_a_tflite_path(device) -> None:  # type: ignore
     verdict = device.verdict()
     assert verdict.match, verdict.problems
     assert any(c.name == "logits = TFLite interpreter" and c.ok for c in verdict.checks)
+
+
+def test_without_the_interpreter_a_tflite_run_says_how_to_install_it_and_zoo_models_still_run(tmp_path: Path) -> None:
+    """ai-edge-litert made unimportable in the child process: a .tflite is refused as an environment
+    problem naming the package; a zoo model is unaffected."""
+    shim = tmp_path / "no_litert.py"
+    shim.write_text("import sys\nsys.modules['ai_edge_litert'] = None\nfrom harness.cli import main\n"
+                    "sys.exit(main(sys.argv[1:]))\n")
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(shim), *argv], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600)
+
+    host_only = run("sqnr", "examples/tflite/tiny_classifier.tflite")  # the import itself needs no interpreter
+    assert host_only.returncode == 0 and "SQNR" in host_only.stdout, host_only.stderr
+    done = run("golden", "examples/tflite/tiny_classifier.tflite", "--golden-dir", str(tmp_path / "g"))
+    lines = [line for line in done.stderr.splitlines() if line.startswith("harness: environment error")]
+    assert done.returncode == 3 and len(lines) == 1 and "pip install ai-edge-litert" in lines[0], done.stderr
+    assert run("sqnr", "kws_cnn").returncode == 0

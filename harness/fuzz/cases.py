@@ -109,7 +109,7 @@ def _common(d: Draw, **dims: Any) -> Config:
 
 def _weighted(d: Draw, **dims: Any) -> Config:
     return {**_common(d, **dims), "per_channel": d.pick((True, False)),
-            "weights": d.pick(("uniform", "uniform", "extreme"))}
+            "weights": d.pick(("uniform", "uniform", "extreme")), "rounding": d.pick(("double", "double", "single"))}
 
 
 def _window(d: Draw, h: int, w: int, max_kernel: int, dilation: bool) -> Config:
@@ -359,7 +359,8 @@ def _build_weighted(op: str, c: Config, rng: np.random.Generator) -> tuple[Graph
     mult, shift = _requant(rng, c["requant"], out_c if c["per_channel"] else 1, fan_in)
     lo, hi = _bounds(rng, c["act"], c["out_zp"])
     graph = _graph(op, [in_shape], attrs, weights=weights, bias=bias)
-    k = LayerConstants(c["in_zp"], c["out_zp"], lo, hi, mult, shift)
+    # a case printed before rounding was drawn has none: it was double
+    k = LayerConstants(c["in_zp"], c["out_zp"], lo, hi, mult, shift, rounding=c.get("rounding", "double"))
     return graph, k, [_data(rng, in_shape, c["data"], c["in_zp"])]
 
 
