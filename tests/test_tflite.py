@@ -6,6 +6,7 @@ naming that path, where it is absent. The interpreter is ai-edge-litert (a test 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 from harness.importers import ImportRefused, import_tflite
 
 ROOT = Path(__file__).resolve().parent.parent
-MLPERF = ROOT.parent / "shared" / "models" / "mlperf_tiny"
+#: ../shared/models/mlperf_tiny beside the checkout, or where HARNESS_MLPERF_DIR says.
+MLPERF = Path(os.environ.get("HARNESS_MLPERF_DIR") or ROOT.parent / "shared" / "models" / "mlperf_tiny")
 MLPERF_FILES = {
     "kws_ref_model.tflite": ((49, 10, 1), (12,), 13),
     "vww_96_int8.tflite": ((96, 96, 3), (2,), 31),
@@ -28,7 +30,8 @@ MLPERF_FILES = {
 def mlperf(name: str) -> Path:
     path = MLPERF / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent (the MLPerf Tiny reference models; see ../shared/models/README.md)")
+        pytest.skip(f"{path} is absent (the MLPerf Tiny reference models, from the mlcommons/tiny repository; "
+                    "set HARNESS_MLPERF_DIR to their folder)")
     return path
 
 
