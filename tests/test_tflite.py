@@ -322,3 +322,21 @@ def test_without_the_interpreter_a_tflite_run_says_how_to_install_it_and_zoo_mod
     lines = [line for line in done.stderr.splitlines() if line.startswith("harness: environment error")]
     assert done.returncode == 3 and len(lines) == 1 and "pip install ai-edge-litert" in lines[0], done.stderr
     assert run("sqnr", "kws_cnn").returncode == 0
+
+
+@pytest.mark.parametrize("name", ["logistic_table", "tanh_table"])
+def test_every_entry_of_the_sigmoid_and_tanh_tables_equals_the_interpreter(name: str, tmp_path: Path) -> None:
+    """One sample holding all 256 int8 values goes straight into LOGISTIC or TANH: the whole table."""
+    interpreter_available()
+    from harness.reference import compute_reference
+    from harness.verify.judge import interpreter_divergence
+    from harness.zoo import load
+    from harness.zoo.inputs import with_inputs
+
+    every = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    np.save(tmp_path / "every.npy", every)
+    model = with_inputs(load(str(FIXTURES / f"{name}.tflite")), tmp_path / "every.npy")
+    assert model.graph.layers[0].op == ("sigmoid" if name == "logistic_table" else "tanh")
+    reference = compute_reference(model)
+    assert reference.interpreter is not None
+    assert interpreter_divergence(model, reference) is None
