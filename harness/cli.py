@@ -284,6 +284,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.report.plots import plot_bench
     from harness.targets import get_target
 
+    if args.suite:
+        return _bench_suite(args)
     if args.all and args.models:
         raise InputError("give model names or --all, not both")
     names = list(ZOO) if args.all else args.models
@@ -333,6 +335,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
         plot_bench(report, Path(args.plot))
         _progress(f"wrote {args.plot}")
     return EXIT_VERIFIED if comparison is None or comparison.ok else EXIT_FIRMWARE
+
+
+#: Options of `bench` that `--suite` cannot take: (attribute, how it is shown, its value when not given).
+SUITE_EXCLUDES: tuple[tuple[str, str, object], ...] = (
+    ("models", "MODEL names", []), ("all", "--all", False), ("baseline", "--baseline", None),
+    ("update_baseline", "--update-baseline", None), ("tolerance", "--tolerance", None), ("csv", "--csv", None),
+    ("html", "--html", None),
+)
+
+
+def _bench_suite(args: argparse.Namespace) -> int:
+    """`bench --suite kernels`: the single-layer shapes of harness.bench.kernel_suite beside CMSIS-NN."""
+    from harness.bench.kernel_suite import run_kernel_suite
+    from harness.report import kernel_suite as render
+    from harness.report.plots import plot_kernel_suite
+    from harness.targets import get_target
+
+    given = [shown for attr, shown, unset in SUITE_EXCLUDES if getattr(args, attr) != unset]
+    if given:
+        raise InputError(f"--suite {args.suite} runs its own shapes; it cannot be combined with {', '.join(given)}",
+                         "benchmark the suite and models in two commands; the suite writes --json, --md and --plot")
+    _check_outputs(args.json, args.md, plots=(args.plot,))
+    suite = run_kernel_suite(get_target(args.target), args.emulator, args.timeout, log=_progress)
+    print(render.render_text(suite), end="")
+    if args.md:
+        write_output(args.md, render.render_markdown(suite))
+        _progress(f"wrote {args.md}")
+    if args.json:
+        _write_json(args.json, render.to_json(suite))
+    if args.plot:
+        plot_kernel_suite(suite, Path(args.plot))
+        _progress(f"wrote {args.plot}")
+    return EXIT_VERIFIED
 
 
 # -------------------------------------------------------------------------------------- sqnr
@@ -586,11 +621,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "emulator and version, compiler and flags, kernel variant). A count is in the unit of "
                     "the firmware's counter: instructions under QEMU (icount), cycles on silicon (dwt), "
                     "timer ticks (timer). Deterministic counters must repeat exactly. With --baseline, fail "
-                    "when any layer's count grows past its baseline.",
+                    "when any layer's count grows past its baseline. With --suite kernels, run the kernel "
+                    "benchmark suite instead of models: single-layer int8 shapes (conv, depthwise, pointwise, "
+                    "dense, add, max pool, global average pool), each verified bit-exact and counted the same "
+                    "way, beside the count CMSIS-NN takes for the same shape on the same counter (a stored "
+                    "reference figure).",
         epilog="exit status: 0 ok, 1 a layer regressed (or the firmware misbehaved), 2 bad input",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help=f"models to benchmark: {', '.join(ZOO)}")
     p.add_argument("--all", action="store_true", help="every model of the zoo")
+    p.add_argument("--suite", choices=("kernels",), help="kernels: the kernel benchmark suite, one row per "
+                   "single-layer shape (id, layer, count per call, MACs, MACs per count, CMSIS-NN's figure, the "
+                   "ratio to it); --json writes a list of {id, kernels, instructions, macs, cmsis_nn}, --md a "
+                   "Markdown table, --plot the ratios. Takes no MODEL, --all, --baseline, --update-baseline, "
+                   "--tolerance, --csv or --html")
     _add_target_options(p)
     p.add_argument("--csv", metavar="PATH", help="one row per layer: model, layer_index, layer, op, output_shape, "
                    "macs, count, unit, counter, macs_per_count, share, weight_bytes, activation_bytes")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware
+from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware, build_firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
@@ -134,10 +134,15 @@ def _source_revision() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def bench_model(name: str, target: Target, emulator: str, timeout: float,
+def bench_model(name: str | Model, target: Target, emulator: str, timeout: float,
                 firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, Emulated]:
-    """Benchmark one model: returns it and its last emulator run (for the emulator's version and notes)."""
-    model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
+    """Benchmark one model, named as a user would name it or given as a Model built in this process
+    (the kernel suite's shapes): returns it and its last emulator run (for the emulator's version and
+    notes)."""
+    if isinstance(name, Model):
+        model, firmware = name, build_firmware(name, target, firmware_dir=firmware_dir)
+    else:
+        model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
     reference = compute_reference(model)
     runs = []
     walls = []
@@ -167,14 +172,17 @@ def bench_model(name: str, target: Target, emulator: str, timeout: float,
     return bench, emulated
 
 
-def run_bench(names: Sequence[str], target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
-              log: Log | None = None, firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
-    """Benchmark `names`; `firmware_dir` lets tests measure a modified firmware tree."""
+def run_bench(names: Sequence[str | Model], target: Target, emulator: str = DEFAULT_EMULATOR,
+              timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
+              firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
+    """Benchmark `names` (model names, or Models built in this process); `firmware_dir` lets tests
+    measure a modified firmware tree."""
     say = log or (lambda msg: None)
     report: BenchReport | None = None
-    for i, name in enumerate(names, start=1):
+    for i, entry in enumerate(names, start=1):
+        name = entry.name if isinstance(entry, Model) else entry
         say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
-        bench, emulated = bench_model(name, target, emulator, timeout, firmware_dir)
+        bench, emulated = bench_model(entry, target, emulator, timeout, firmware_dir)
         if report is None:
             fw = bench.firmware
             report = BenchReport(Provenance(target.name, target.core, emulator, emulated.version, fw.compiler,

@@ -4,11 +4,13 @@ level, and a constrained layout so that titles, labels and legends neither overl
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.bench.kernel_suite import CMSIS_NN_SOURCE
 from harness.errors import EnvironmentProblem
 from harness.report.bench import measured
 from harness.verify.sqnr import LayerSqnr
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from harness.bench import BenchReport, ModelBench
+    from harness.bench.kernel_suite import KernelSuite
 
 DPI = 100
 #: Inches per layer bar, and per row of panels for its title, axis label and tick labels.
@@ -160,3 +163,28 @@ def _footprint_panel(ax: Axes, m: ModelBench) -> None:
 
 def plot_bench(report: BenchReport, path: Path) -> None:
     _save(lambda plt: bench_figure(plt, report), path)
+
+
+# ------------------------------------------------------------------------------- kernel suite
+
+
+def kernel_suite_figure(plt: Any, suite: KernelSuite) -> Figure:
+    """One bar per shape: its count over CMSIS-NN's, with CMSIS-NN itself at 1."""
+    results = suite.results
+    ratios = [r.ratio for r in results]
+    fig, ax = plt.subplots(figsize=(11, len(results) * BAR_INCHES + PANEL_INCHES + 0.8), layout="constrained")
+    bars = ax.barh(range(len(results)), ratios, color=["tab:red" if v > 1 else COUNT_COLOR for v in ratios])
+    ax.bar_label(bars, [f"{v:.2f}x" for v in ratios], padding=3, fontsize=10)
+    _layer_axis(ax, [f"{r.shape.id}: {r.shape.layer}" for r in results])
+    ax.axvline(1.0, color="0.4", linestyle="--", linewidth=1, zorder=0)
+    ax.set_xlim(0, max(ratios + [1.0]) * 1.15)
+    ax.set_xlabel(f"{suite.unit} per call over CMSIS-NN's (1 = CMSIS-NN; lower is fewer)")
+    p = suite.bench.provenance
+    source = textwrap.fill(f"CMSIS-NN: {CMSIS_NN_SOURCE}", 72)
+    ax.set_title(f"kernels {suite.variant} vs CMSIS-NN: {suite.unit} per call on {p.target} under {p.emulator}\n"
+                 f"{source}", loc="left", fontsize=10)
+    return fig
+
+
+def plot_kernel_suite(suite: KernelSuite, path: Path) -> None:
+    _save(lambda plt: kernel_suite_figure(plt, suite), path)

@@ -1,0 +1,134 @@
+"""`harness bench --suite kernels`: the table of single-layer shapes with CMSIS-NN's figures, the
+model each shape becomes, and the suite run on the emulator through the bench path."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.bench.kernel_suite import CMSIS_NN_SOURCE, SAMPLES, SHAPES, get_shape, run_kernel_suite, shape_model
+from harness.cli import main
+from harness.model import Model
+from harness.model.graph import Layer
+from harness.targets import get_target
+
+#: issue 13's table: id -> CMSIS-NN's count on the netduinoplus2 icount counter.
+CMSIS_NN = {"a": 327_819, "a_same": 403_151, "b": 144_427, "c1": 110_693, "c2": 45_293, "d1": 468, "d2": 19_844,
+            "e": 41_323, "f1": 33_816, "f2": 2_175, "g": 1_374_659}
+
+#: id -> (op, input shape, output shape, weight shape or None, stride, padding, weight scales).
+LAYERS: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None, int, str, int]] = {
+    "a": ("conv2d", (20, 20, 1), (18, 18, 8), (8, 3, 3, 1), 1, "valid", 8),
+    "a_same": ("conv2d", (20, 20, 1), (20, 20, 8), (8, 3, 3, 1), 1, "same", 8),
+    "b": ("depthwise_conv2d", (8, 8, 32), (8, 8, 32), (3, 3, 32), 1, "same", 32),
+    "c1": ("pointwise_conv2d", (8, 8, 8), (8, 8, 32), (32, 1, 1, 8), 1, "valid", 32),
+    "c2": ("pointwise_conv2d", (8, 8, 32), (8, 8, 8), (8, 1, 1, 32), 1, "valid", 8),
+    "d1": ("dense", (16,), (4,), (4, 16), 1, "valid", 1),
+    "d2": ("dense", (1024,), (10,), (10, 1024), 1, "valid", 1),
+    "e": ("add", (8, 8, 8), (8, 8, 8), None, 1, "valid", 0),
+    "f1": ("maxpool2d", (18, 18, 8), (9, 9, 8), None, 2, "valid", 0),
+    "f2": ("global_avgpool2d", (4, 4, 16), (16,), None, 1, "valid", 0),
+    "g": ("conv2d", (16, 16, 16), (16, 16, 16), (16, 3, 3, 16), 1, "same", 16),
+}
+
+#: MACs per call: output values times the products summed into each; none for adds and pools.
+MACS = {"a": 18 * 18 * 8 * 9, "a_same": 20 * 20 * 8 * 9, "b": 8 * 8 * 32 * 9, "c1": 8 * 8 * 32 * 8,
+        "c2": 8 * 8 * 8 * 32, "d1": 16 * 4, "d2": 1024 * 10, "e": 0, "f1": 0, "f2": 0, "g": 16 * 16 * 16 * 9 * 16}
+
+
+def timed(model: Model, shape_id: str) -> Layer:
+    (layer,) = [l for l in model.graph.layers if l.name == shape_id]
+    return layer
+
+
+def test_the_table_holds_exactly_the_eleven_shapes_with_their_cmsis_nn_figures() -> None:
+    assert [s.id for s in SHAPES] == list(CMSIS_NN)
+    assert {s.id: s.cmsis_nn for s in SHAPES} == CMSIS_NN
+    assert "99f736a6" in CMSIS_NN_SOURCE and "icount" in CMSIS_NN_SOURCE and "argument set-up" in CMSIS_NN_SOURCE
+
+
+@pytest.mark.parametrize("shape_id", list(LAYERS))
+def test_each_shape_becomes_the_layer_it_describes(shape_id: str) -> None:
+    op, in_shape, out_shape, weights, stride, padding, scales = LAYERS[shape_id]
+    model = shape_model(get_shape(shape_id))
+    graph = model.graph
+    layer = timed(model, shape_id)
+    assert layer.op == op
+    assert graph.tensors[graph.input].shape == in_shape
+    assert graph.tensors[layer.output].shape == out_shape
+    assert graph.macs(layer) == MACS[shape_id]
+    if weights is not None:
+        assert layer.weights is not None and layer.weights.shape == weights and layer.weights.dtype == np.int8
+        assert layer.bias is not None and layer.bias.dtype == np.int32
+        assert layer.weight_scales is not None and len(layer.weight_scales) == scales
+        assert len(set(layer.weight_scales.tolist())) == scales, "per-channel scales that differ"
+        assert layer.attrs["per_channel"] == (scales > 1)
+        assert layer.inputs == [graph.input]
+    if op in ("conv2d", "depthwise_conv2d", "pointwise_conv2d", "maxpool2d"):
+        assert layer.attrs["stride"] == stride and layer.attrs["padding"] == padding
+    if op == "maxpool2d":
+        assert tuple(layer.attrs["pool"]) == (2, 2)
+    if op == "add":  # two different tensors on different grids: the input and its requantized copy
+        first, second = (graph.tensors[t] for t in layer.inputs)
+        assert first.name == graph.input and second.shape == first.shape and second.quant != first.quant
+    assert model.test_inputs_q.shape == (SAMPLES, *in_shape)
+
+
+def test_the_models_are_the_same_every_time() -> None:
+    """Seeded by the shape's id: the same model, and so the same cached firmware, on every run."""
+    for shape in SHAPES:
+        a, b = shape_model(shape), shape_model(shape)
+        assert np.array_equal(a.test_inputs_q, b.test_inputs_q)
+        for la, lb in zip(a.graph.layers, b.graph.layers):
+            assert la.weights is None or np.array_equal(la.weights, lb.weights)
+
+
+@pytest.mark.parametrize("extra, named", [
+    (["xor_mlp"], "MODEL names"),
+    (["--all"], "--all"),
+    (["--baseline"], "--baseline"),
+    (["--update-baseline", "somewhere"], "--update-baseline"),
+    (["--csv", "k.csv"], "--csv"),
+])
+def test_the_suite_refuses_models_and_the_baseline_options(
+        extra: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--suite", "kernels", *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot be combined with {named}" in err[0]
+
+
+def test_help_explains_the_suite(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--suite {kernels}" in out and "CMSIS-NN" in out and "{id, kernels, instructions, macs, cmsis_nn}" in out
+
+
+@pytest.mark.emulator
+def test_the_suite_runs_every_shape_bit_exact_and_repeatably(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = {k: tmp_path / f"k.{k}" for k in ("json", "md", "png")}
+    assert main(["bench", "--suite", "kernels", "--json", str(files["json"]), "--md", str(files["md"]),
+                 "--plot", str(files["png"])]) == 0
+    captured = capsys.readouterr()
+    assert "repeated exactly over 2 runs" in captured.out and CMSIS_NN_SOURCE in captured.out
+    assert "[11/11] kernel_g" in captured.err
+    data = json.loads(files["json"].read_text())
+    assert isinstance(data, list) and [row["id"] for row in data] == list(CMSIS_NN)
+    for row in data:
+        assert set(row) == {"id", "kernels", "instructions", "macs", "cmsis_nn"}
+        assert row["kernels"] == "ref" and row["cmsis_nn"] == CMSIS_NN[row["id"]]
+        assert isinstance(row["instructions"], int) and row["instructions"] > 0
+        assert row["macs"] == MACS[row["id"]], row["id"]
+    markdown = files["md"].read_text()
+    assert all(f"| {i} |" in markdown for i in CMSIS_NN) and "ref / CMSIS-NN" in markdown
+    assert files["png"].read_bytes()[:4] == b"\x89PNG"
+    # again through the API: every model repeated exactly, and a shape's count is its layer's alone
+    suite = run_kernel_suite(get_target("stm32f405"))
+    assert all(m.repeatable and m.counter == "icount" for m in suite.bench.models)
+    assert [r.count for r in suite.results] == [row["instructions"] for row in data]
+    for r, m in zip(suite.results, suite.bench.models):
+        assert r.layer.name == r.shape.id and r.count <= m.total_count
+        assert r.count == max(r.layer.counts_per_sample) and min(r.layer.counts_per_sample) > 0
