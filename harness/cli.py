@@ -17,6 +17,7 @@ from types import FrameType
 from typing import NoReturn, TypeVar
 
 from harness import __version__
+from harness.build import REF, kernel_variant
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu.backends import BACKENDS
 from harness.errors import (
@@ -201,7 +202,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.emulators = args.emulator
         return cmd_cross(args)
     _check_outputs(args.json)
-    report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress, inputs=_inputs(args))
+    report = run_model(args.model, args.target, args.emulator, args.timeout, log=_progress, inputs=_inputs(args),
+                       kernels=args.kernels)
     print(render_run(report))
     if args.json:
         _write_json(args.json, report.to_json())
@@ -220,7 +222,7 @@ def cmd_cross(args: argparse.Namespace) -> int:
 
     emulators = parse_emulators(args.emulators)
     _check_outputs(args.json)
-    report = cross_check(args.model, emulators, args.target, args.timeout, log=_progress)
+    report = cross_check(args.model, emulators, args.target, args.timeout, log=_progress, kernels=args.kernels)
     print(render_cross(report))
     if args.json:
         _write_json(args.json, report.to_json())
@@ -250,7 +252,8 @@ def cmd_golden(args: argparse.Namespace) -> int:
     except GoldenError as e:
         _progress(f"the golden file is malformed and will be rewritten: {e.message}")
         old = None
-    model, target, firmware = build(args.model, args.target, log=_progress, inputs=_inputs(args))
+    model, target, firmware = build(args.model, args.target, log=_progress, inputs=_inputs(args),
+                                    kernels=args.kernels)
     reference = compute_reference(model)
     _progress(f"running {args.model} on {args.emulator} to confirm the firmware matches the reference")
     emulated = emulate(firmware, target, args.emulator, args.timeout)
@@ -310,8 +313,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if directory is not None:  # a baseline that cannot be read or replaced is refused before the bench
             check_readable_text(baseline_path(Path(directory) if directory else None, target.name))
     if args.update_baseline is not None:
+        if not args.kernels.is_ref:
+            raise InputError(f"--update-baseline records the ref kernels' counts, not those of --kernels "
+                             f"{args.kernels.name}", "compare a variant with the baseline by --baseline")
         check_replaceable(baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name))
-    report = run_bench(names, target, args.emulator, args.timeout, log=_progress)
+    report = run_bench(names, target, args.emulator, args.timeout, log=_progress, kernels=args.kernels)
     print(render.render_text(report), end="")
     comparison = None
     if args.baseline is not None:
@@ -405,13 +411,15 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     target = get_target(args.target)
     _check_outputs(args.json)
     if args.replay:
-        result = replay(args.replay, target, args.emulator, args.timeout)
+        result = replay(args.replay, target, args.emulator, args.timeout, kernels=args.kernels)
         print(render_replay(result))
         return EXIT_VERIFIED if result.ok else EXIT_FIRMWARE
     ops = args.op or list(GENERATORS)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 100_000
-    print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator})")
-    report = run_fuzz(ops, args.cases, seed, target, args.emulator, args.timeout, log=_progress)
+    print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator}), "
+          f"kernels {args.kernels.name if args.kernels.is_ref else args.kernels.directory}")
+    report = run_fuzz(ops, args.cases, seed, target, args.emulator, args.timeout, log=_progress,
+                      kernels=args.kernels)
     print(render_fuzz(report))
     if args.json:
         _write_json(args.json, fuzz_json(report, seed, target.name, args.cases))
@@ -554,6 +562,15 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
     p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"wall-clock limit for one emulator run; past it the firmware is called hung "
                         f"(default {DEFAULT_TIMEOUT:g})")
+    _add_kernels_option(p)
+
+
+def _add_kernels_option(p: argparse.ArgumentParser) -> None:
+    """--kernels ref|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
+    p.add_argument("--kernels", type=kernel_variant, default=REF, metavar="ref|DIR",
+                   help="the kernels to build with: ref, the project's portable kernels (default), or DIR, a "
+                        "folder of C files defining some of the hk_* functions of hk_nn.h; each function it "
+                        "does not define is ref's (docs/adding-a-kernel.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:

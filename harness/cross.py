@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.build import REF, KernelVariant
 from harness.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu.backends import BACKENDS
 from harness.errors import InputError, Problem, exit_code_of, most_telling
@@ -127,12 +128,14 @@ def layer_bound(counts: Sequence[int], granularity: int) -> int:
 
 
 def cross_check(model_name: str, emulators: Sequence[str], target_name: str = DEFAULT_TARGET,
-                timeout: float = DEFAULT_TIMEOUT, log: Log | None = None) -> CrossReport:
-    """Run the one ELF of `model_name` on every emulator and compare what they report."""
+                timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
+                kernels: str | KernelVariant = REF) -> CrossReport:
+    """Run the one ELF of `model_name` (built with the kernel variant `kernels`) on every emulator and
+    compare what they report."""
     say = log or (lambda msg: None)
     for emulator in emulators:  # a missing emulator is said before any run
         BACKENDS[emulator].require()
-    model, target, firmware = build(model_name, target_name, log)
+    model, target, firmware = build(model_name, target_name, log, kernels=kernels)
     gpath = golden_path(model.name, target.name)
     check_golden_fits(model, gpath)
     reference = compute_reference(model)

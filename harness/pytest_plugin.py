@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.build import Firmware, ToolchainMissing
+from harness.build import REF, Firmware, KernelVariant, ToolchainMissing, kernel_variant
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound
-from harness.errors import VerificationFailed
+from harness.errors import HarnessError, VerificationFailed
 from harness.model import Model
 from harness.protocol import FirmwareRun, Record
 from harness.reference import Reference, compute_reference
@@ -49,6 +49,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "else `renode` on PATH)"
     )
     group.addoption(
+        "--harness-kernels", default=REF, metavar="ref|DIR", help="the kernels firmware is built with: ref (the "
+        "project's, default) or a kernel variant's folder of C files (as `harness run --kernels`)"
+    )
+    group.addoption(
         "--harness-timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -61,6 +65,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if renode:
         os.environ["RENODE"] = str(renode)  # as `harness --renode`: the backend, and any worker, find it there
     config.addinivalue_line("markers", "emulator: runs firmware on an emulator (needs the cross toolchain and QEMU)")
+    _kernels(config)  # a folder that is missing or holds no .c file stops the session at once
+
+
+def _kernels(config: pytest.Config) -> KernelVariant:
+    try:
+        return kernel_variant(config.getoption("--harness-kernels", REF))
+    except HarnessError as e:
+        raise pytest.UsageError(f"--harness-kernels: {e}") from None
 
 
 @pytest.fixture(scope="session")
@@ -79,14 +91,21 @@ def harness_timeout(request: pytest.FixtureRequest) -> float:
 
 
 @pytest.fixture(scope="session")
-def firmware_builder(harness_target: Target) -> Callable[[str], Firmware]:
-    """Build (or take from the cache) a zoo model's firmware; skips when the toolchain is absent."""
+def harness_kernels(request: pytest.FixtureRequest) -> KernelVariant:
+    """The kernel variant of --harness-kernels (ref by default)."""
+    return _kernels(request.config)
+
+
+@pytest.fixture(scope="session")
+def firmware_builder(harness_target: Target, harness_kernels: KernelVariant) -> Callable[[str], Firmware]:
+    """Build (or take from the cache) a zoo model's firmware with the kernels of --harness-kernels;
+    skips when the toolchain is absent."""
     built: dict[str, Firmware] = {}
 
     def get(model_name: str) -> Firmware:
         if model_name not in built:
             try:
-                built[model_name] = build(model_name, harness_target.name)[2]
+                built[model_name] = build(model_name, harness_target.name, kernels=harness_kernels)[2]
             except ToolchainMissing as e:
                 pytest.skip(str(e))
         return built[model_name]

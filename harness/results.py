@@ -110,6 +110,9 @@ class RunReport:
                     "index": r.index, "name": r.name, "op": r.op, "output_shape": list(r.output_shape),
                     "macs": r.macs, "count": r.count, **unit_named(self.unit, r.count),
                     "counts_per_sample": list(r.counts_per_sample),
+                    "kernel": self.firmware.layer_functions[r.index] if r.index < len(
+                        self.firmware.layer_functions) else None,
+                    "kernels": self.firmware.layer_variant(r.index) or None,
                 }
                 for r in self.layers
             ],
@@ -134,7 +137,9 @@ class RunReport:
                 "cached": self.firmware.cached,
                 "compiler": self.firmware.compiler,
                 "flags": list(self.firmware.flags),
-                "kernel_variant": "portable",
+                "kernel_variant": self.firmware.variant,
+                "kernel_dir": str(self.firmware.variant_dir) if self.firmware.variant_dir else None,
+                "kernel_sources": dict(self.firmware.kernel_sources),
             },
         }
         if self.labels is not None and self.predictions is not None:

@@ -162,7 +162,7 @@ def test_bench_writes_every_format(tmp_path: Path, capsys: pytest.CaptureFixture
         assert m["repeatable"] and m["flash_bytes"] > 0 and m["arena_bytes"] > 0
     prov = data["provenance"]
     assert prov["emulator"] == "qemu" and "QEMU" in prov["emulator_version"] and "-O2" in prov["flags"]
-    assert prov["kernel_variant"] == "portable" and "gcc" in prov["compiler"]
+    assert prov["kernel_variant"] == "ref" and "gcc" in prov["compiler"]
     assert "kws_cnn" in files["md"].read_text() and "<table>" in files["html"].read_text()
     assert files["png"].read_bytes()[:4] == b"\x89PNG"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware, build_firmware
+from harness.build import FIRMWARE_DIR, PROJECT_ROOT, REF_KERNELS, Firmware, KernelVariant, build_firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
@@ -135,14 +135,14 @@ def _source_revision() -> str:
 
 
 def bench_model(name: str | Model, target: Target, emulator: str, timeout: float,
-                firmware_dir: Path = FIRMWARE_DIR) -> tuple[ModelBench, Emulated]:
+                firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant = REF_KERNELS) -> tuple[ModelBench, Emulated]:
     """Benchmark one model, named as a user would name it or given as a Model built in this process
     (the kernel suite's shapes): returns it and its last emulator run (for the emulator's version and
     notes)."""
     if isinstance(name, Model):
-        model, firmware = name, build_firmware(name, target, firmware_dir=firmware_dir)
+        model, firmware = name, build_firmware(name, target, firmware_dir=firmware_dir, kernels=kernels)
     else:
-        model, _, firmware = build(name, target.name, firmware_dir=firmware_dir)
+        model, _, firmware = build(name, target.name, firmware_dir=firmware_dir, kernels=kernels)
     reference = compute_reference(model)
     runs = []
     walls = []
@@ -174,19 +174,19 @@ def bench_model(name: str | Model, target: Target, emulator: str, timeout: float
 
 def run_bench(names: Sequence[str | Model], target: Target, emulator: str = DEFAULT_EMULATOR,
               timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
-              firmware_dir: Path = FIRMWARE_DIR) -> BenchReport:
-    """Benchmark `names` (model names, or Models built in this process); `firmware_dir` lets tests
-    measure a modified firmware tree."""
+              firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant = REF_KERNELS) -> BenchReport:
+    """Benchmark `names` (model names, or Models built in this process) built with the kernel
+    variant `kernels`; `firmware_dir` lets tests measure a modified firmware tree."""
     say = log or (lambda msg: None)
     report: BenchReport | None = None
     for i, entry in enumerate(names, start=1):
         name = entry.name if isinstance(entry, Model) else entry
         say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
-        bench, emulated = bench_model(entry, target, emulator, timeout, firmware_dir)
+        bench, emulated = bench_model(entry, target, emulator, timeout, firmware_dir, kernels)
         if report is None:
             fw = bench.firmware
             report = BenchReport(Provenance(target.name, target.core, emulator, emulated.version, fw.compiler,
-                                            fw.flags, "portable", __version__, _source_revision(),
+                                            fw.flags, fw.variant, __version__, _source_revision(),
                                             emulated.count_note))
         report.models.append(bench)
         say(f"[{i}/{len(names)}] {name}: {bench.total_count:,} {bench.unit}"

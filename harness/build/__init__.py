@@ -1,5 +1,6 @@
 """Compile a model for a target into an ELF with CMake and arm-none-eabi-gcc, cached by the hash
-of everything that goes into the image (generated code, firmware sources, flags, compiler).
+of everything that goes into the image (generated code, firmware sources, kernel variant, flags,
+compiler).
 
 The code is in harness.build.firmware; this file only re-exports it."""
 from harness.build.firmware import (
@@ -21,9 +22,10 @@ from harness.build.firmware import (
     memory_script,
     require_tool,
 )
+from harness.build.variants import REF, REF_KERNELS, KernelVariant, kernel_variant
 
 __all__ = [
-    "BuildError", "FIRMWARE_DIR", "Firmware", "INSTALL_HINT", "Image", "ModelTooLarge", "OPT_FLAGS",
-    "PROJECT_ROOT", "ScratchBuilder", "TOOLCHAIN_FILE", "ToolchainMissing", "build_firmware",
-    "build_image", "build_root", "compiler_version", "memory_script", "require_tool",
+    "BuildError", "FIRMWARE_DIR", "Firmware", "INSTALL_HINT", "Image", "KernelVariant", "ModelTooLarge", "OPT_FLAGS",
+    "PROJECT_ROOT", "REF", "REF_KERNELS", "ScratchBuilder", "TOOLCHAIN_FILE", "ToolchainMissing", "build_firmware",
+    "build_image", "build_root", "compiler_version", "kernel_variant", "memory_script", "require_tool",
 ]

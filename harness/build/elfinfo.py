@@ -1,6 +1,7 @@
 """What an ELF occupies on the target, read with pyelftools."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,18 @@ def function_at(elf: Path, address: int) -> str | None:
             if start <= address < start + max(sym["st_size"], 1):
                 return sym.name
     return None
+
+
+def function_bindings(elf: Path, names: Iterable[str]) -> dict[str, str]:
+    """The binding (STB_GLOBAL, STB_WEAK) of each of `names` the image defines as a function; the
+    others (not linked in, or removed as unused) are absent."""
+    wanted = set(names)
+    found: dict[str, str] = {}
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return found
+        for sym in symtab.iter_symbols():
+            if sym.name in wanted and sym["st_info"]["type"] == "STT_FUNC" and sym["st_shndx"] != "SHN_UNDEF":
+                found[sym.name] = sym["st_info"]["bind"]
+    return found

@@ -1,5 +1,6 @@
 """Compile a model for a target into an ELF with CMake and arm-none-eabi-gcc, cached by the hash
-of everything that goes into the image (generated code, firmware sources, flags, compiler)."""
+of everything that goes into the image (generated code, firmware sources, kernel variant, flags,
+compiler)."""
 from __future__ import annotations
 
 import fcntl
@@ -9,11 +10,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from harness.build.elfinfo import Footprint, footprint
+from harness.build.variants import REF_KERNELS, KernelVariant, kernel_sources
 from harness.codegen import generate
 from harness.errors import BuildError, EnvironmentProblem, InputError
 from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
@@ -52,6 +54,15 @@ class Firmware:
     arena_bytes: int
     compiler: str
     flags: tuple[str, ...]
+    variant: str = "ref"  # the kernel variant it was built with: ref, or the folder's name
+    variant_dir: Path | None = None  # the variant's folder (None for ref)
+    kernel_sources: dict[str, str] = field(default_factory=dict, hash=False)  # function -> ref or variant
+    layer_functions: tuple[str | None, ...] = ()  # each layer's kernel function (None: no kernel)
+
+    def layer_variant(self, index: int) -> str:
+        """The variant whose code ran layer `index` ("" for a layer that calls no kernel)."""
+        function = self.layer_functions[index] if index < len(self.layer_functions) else None
+        return "" if function is None else self.kernel_sources.get(function, "ref")
 
 
 def require_tool(name: str) -> str:
@@ -87,15 +98,24 @@ def memory_script(target: Target) -> str:
     return "\n".join(lines)
 
 
-def _build_key(source: str, memory: str, target: Target, firmware_dir: Path) -> str:
+def _build_key(source: str, memory: str, target: Target, firmware_dir: Path, kernels: KernelVariant) -> str:
     h = hashlib.sha256()
-    for part in (source, memory, repr(target), compiler_version(), repr(OPT_FLAGS)):
+    for part in (source, memory, repr(target), compiler_version(), repr(OPT_FLAGS), kernels.name):
         h.update(part.encode())
         h.update(b"\0")
     for path in _source_files(firmware_dir):
         h.update(str(path.relative_to(path.anchor)).encode())
         h.update(path.read_bytes())
+    for path in kernels.files():  # a variant's every file, by its place in the folder: an edit rebuilds
+        assert kernels.directory is not None
+        h.update(b"variant\0" + str(path.relative_to(kernels.directory)).encode() + b"\0")
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+#: The lines of a failed build that say why: the compiler's errors, and the linker's, which do not all
+#: say "error" (a symbol defined twice, or not at all).
+LINK_OR_COMPILE_ERROR = r"error|multiple definition|undefined reference"
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> str:
@@ -106,7 +126,8 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
         if overflow:
             parts = ", ".join(f"{region} by {int(n)} bytes" for region, n in overflow)
             raise ModelTooLarge(f"the image does not fit the target: {parts}")
-        errors = [line for line in out.splitlines() if "error" in line.lower()] or out.splitlines()[-15:]
+        errors = ([line for line in out.splitlines() if re.search(LINK_OR_COMPILE_ERROR, line, re.I)]
+                  or out.splitlines()[-15:])
         raise BuildError(f"{what} failed: " + " | ".join(line.strip() for line in errors[:15]),
                          f"the full output is in {cwd}")
     return out
@@ -120,7 +141,7 @@ class Image:
 
 
 def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Path,
-               model_flags: tuple[str, ...]) -> None:
+               model_flags: tuple[str, ...], kernels: KernelVariant) -> None:
     _run(
         [
             require_tool("cmake"),
@@ -136,6 +157,7 @@ def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Pat
             f"-DHK_OPT_FLAGS={';'.join(OPT_FLAGS)}",
             f"-DHK_MODEL_DIR={gen_dir}",
             f"-DHK_MODEL_OPT_FLAGS={';'.join(model_flags)}",
+            f"-DHK_KERNELS_DIR={kernels.directory or ''}",
         ],
         cmake_dir.parent,
         "CMake configure",
@@ -158,6 +180,25 @@ def _compile(cmake_dir: Path) -> None:
     )
 
 
+def _configure_and_compile(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Path,
+                           model_flags: tuple[str, ...], kernels: KernelVariant, configure: bool = True) -> None:
+    """Configure (unless told it is done) and compile; a failure that involves the kernel variant's
+    files says so and names them."""
+    try:
+        if configure:
+            _configure(cmake_dir, gen_dir, target, firmware_dir, model_flags, kernels)
+        _compile(cmake_dir)
+    except BuildError as e:
+        if kernels.is_ref:
+            raise
+        named = [p.name for p in kernels.sources() if str(p) in e.message]
+        if not named and str(kernels.directory) not in e.message and "hk_variant" not in e.message:
+            raise
+        files = f"{', '.join(named)} of " if named else ""
+        raise BuildError(f"kernel variant {kernels.name}: {files}{kernels.directory} does not build: {e.message}",
+                         e.next_step) from None
+
+
 def build_image(
     name: str,
     source: str,
@@ -165,17 +206,18 @@ def build_image(
     log: Callable[[str], None] | None = None,
     firmware_dir: Path = FIRMWARE_DIR,
     model_flags: tuple[str, ...] = (),
+    kernels: KernelVariant = REF_KERNELS,
 ) -> Image:
     """Build firmware from a generated (or hand-written) model.c; cached by the hash of all inputs.
 
     `firmware_dir` lets tests build a mutated copy of the firmware tree; `model_flags` are added to
-    the compile of model.c alone.
+    the compile of model.c alone; `kernels` is the kernel variant linked over the ref kernels.
     """
     say = log or (lambda msg: None)
     require_tool("cmake")
     require_tool("arm-none-eabi-gcc")
     memory = memory_script(target)
-    key = _build_key(source + repr(model_flags), memory, target, firmware_dir)
+    key = _build_key(source + repr(model_flags), memory, target, firmware_dir, kernels)
     out_dir = build_root() / target.name / f"{name}-{key}"
     elf = out_dir / "firmware.elf"
     stamp = out_dir / "complete"
@@ -193,8 +235,7 @@ def build_image(
             cached = False
             say(f"building {name} for {target.name} in {out_dir}")
             _write_model(out_dir / "gen", source, key, memory)
-            _configure(out_dir / "cmake", out_dir / "gen", target, firmware_dir, model_flags)
-            _compile(out_dir / "cmake")
+            _configure_and_compile(out_dir / "cmake", out_dir / "gen", target, firmware_dir, model_flags, kernels)
             shutil.copyfile(out_dir / "cmake" / "firmware.elf", elf)
             stamp.write_text(f"{key} {_sha256(elf)}\n")
     return Image(elf, key, cached)
@@ -218,22 +259,22 @@ class ScratchBuilder:
     model.c is all that recompiles. For the fuzzer, whose images are used once; the directory is
     removed on close. Not cached and not shared between processes."""
 
-    def __init__(self, target: Target, model_flags: tuple[str, ...] = (), firmware_dir: Path = FIRMWARE_DIR):
+    def __init__(self, target: Target, model_flags: tuple[str, ...] = (), firmware_dir: Path = FIRMWARE_DIR,
+                 kernels: KernelVariant = REF_KERNELS):
         require_tool("cmake")
         require_tool("arm-none-eabi-gcc")
-        self.target, self.model_flags, self.firmware_dir = target, model_flags, firmware_dir
+        self.target, self.model_flags, self.firmware_dir, self.kernels = target, model_flags, firmware_dir, kernels
         self._owned = new_temp_dir(f"scratch-{target.name}")
         self.dir = self._owned.path
         self.memory = memory_script(target)
         self.configured = False
 
     def build(self, source: str) -> Image:
-        key = _build_key(source + repr(self.model_flags), self.memory, self.target, self.firmware_dir)
+        key = _build_key(source + repr(self.model_flags), self.memory, self.target, self.firmware_dir, self.kernels)
         _write_model(self.dir / "gen", source, key, self.memory)
-        if not self.configured:
-            _configure(self.dir / "cmake", self.dir / "gen", self.target, self.firmware_dir, self.model_flags)
-            self.configured = True
-        _compile(self.dir / "cmake")
+        _configure_and_compile(self.dir / "cmake", self.dir / "gen", self.target, self.firmware_dir, self.model_flags,
+                               self.kernels, configure=not self.configured)
+        self.configured = True
         return Image(self.dir / "cmake" / "firmware.elf", key, False)
 
     def close(self) -> None:
@@ -247,12 +288,14 @@ class ScratchBuilder:
 
 
 def build_firmware(
-    model: Model, target: Target, log: Callable[[str], None] | None = None, firmware_dir: Path = FIRMWARE_DIR
+    model: Model, target: Target, log: Callable[[str], None] | None = None, firmware_dir: Path = FIRMWARE_DIR,
+    kernels: KernelVariant = REF_KERNELS,
 ) -> Firmware:
-    """The ELF for (model, target), from the cache when its inputs are unchanged."""
+    """The ELF for (model, target) with the kernel variant `kernels`, from the cache when its inputs
+    are unchanged."""
     gen = generate(model)
     try:
-        image = build_image(model.name, gen.source, target, log, firmware_dir)
+        image = build_image(model.name, gen.source, target, log, firmware_dir, kernels=kernels)
     except ModelTooLarge as e:
         raise ModelTooLarge(
             f"{model.name}: {e} (arena {gen.arena.size} B and a {target.stack_bytes} B stack in "
@@ -269,4 +312,8 @@ def build_firmware(
         arena_bytes=gen.arena.size,
         compiler=compiler_version(),
         flags=tuple(target.cpu_flags) + OPT_FLAGS,
+        variant=kernels.name,
+        variant_dir=kernels.directory,
+        kernel_sources=kernel_sources(image.elf, kernels, firmware_dir),
+        layer_functions=gen.functions,
     )

@@ -40,6 +40,7 @@ class GeneratedModel:
     source: str  # model.c
     arena: ArenaPlan
     weight_bytes: int
+    functions: tuple[str | None, ...] = ()  # the kernel function each layer (or case) calls; None: none
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class _Emitter:
         self.decls: list[str] = []
         self.weight_bytes = 0
         self.scratch_bytes = 0
+        self.functions: list[str | None] = []  # each layer's kernel function, in order
 
     def array(self, p: str, arr: CArray) -> str:
         name = f"{p}_{arr.name}"
@@ -158,6 +160,7 @@ class _Emitter:
         out_shape = graph.tensors[layer.output].shape
         self.decls.append(f"\n/* layer {index}: {layer.op} '{layer.name}' -> {out_shape} */\n")
         call = kernel_call(layer, k, [graph.tensors[t].shape for t in layer.inputs], out_shape)
+        self.functions.append(call.function if call is not None else None)
         if call is None:
             return f"    case {index}: return HK_OK; /* {layer.op}: same bytes, new shape */\n"
         c = self.call(p, call, [buffers[t] for t in layer.inputs], buffers[layer.output])
@@ -210,7 +213,7 @@ def generate(model: Model) -> GeneratedModel:
         graph.name, arena.size, e, cases, outputs, samples, buffers[graph.input],
         graph.tensors[graph.input].size, (buffers[graph.output], graph.tensors[graph.output].size),
     )
-    return GeneratedModel(source, arena, e.weight_bytes)
+    return GeneratedModel(source, arena, e.weight_bytes, tuple(e.functions))
 
 
 def generate_suite(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
@@ -231,4 +234,4 @@ def generate_suite(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
         outputs.append((f"(const int8_t *){buffers[layer.output]}", case.graph.tensors[layer.output].size))
     empty = np.zeros((0, 0), dtype=np.int8)
     source = _source(name, arena_size, e, cases, outputs, empty, "arena", 0, outputs[-1])
-    return GeneratedModel(source, ArenaPlan({}, arena_size), e.weight_bytes)
+    return GeneratedModel(source, ArenaPlan({}, arena_size), e.weight_bytes, tuple(e.functions))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.build import FIRMWARE_DIR, ScratchBuilder
+from harness.build import FIRMWARE_DIR, REF_KERNELS, KernelVariant, ScratchBuilder
 from harness.codegen import generate_suite
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.emu import make_emulator
@@ -60,9 +60,11 @@ class FuzzFailure:
     minimal: KernelCase
     reason: str
     target: str
+    kernels: KernelVariant = REF_KERNELS
 
     def command(self) -> str:
-        return f"harness fuzz --target {self.target} --replay {shlex.quote(self.minimal.config_json())}"
+        variant = "" if self.kernels.is_ref else f" --kernels {shlex.quote(str(self.kernels.directory))}"
+        return f"harness fuzz --target {self.target}{variant} --replay {shlex.quote(self.minimal.config_json())}"
 
 
 @dataclass
@@ -234,14 +236,16 @@ def run_fuzz(
     timeout: float = DEFAULT_TIMEOUT,
     log: Log | None = None,
     firmware_dir: Path = FIRMWARE_DIR,
+    kernels: KernelVariant = REF_KERNELS,
 ) -> FuzzReport:
-    """Run `cases_per_op` random cases of each op; `firmware_dir` lets tests fuzz a mutated tree."""
+    """Run `cases_per_op` random cases of each op on the kernel variant `kernels`; `firmware_dir`
+    lets tests fuzz a mutated tree."""
     say = log or (lambda msg: None)
     start = time.monotonic()
     report = FuzzReport(per_op={op: [0, 0] for op in ops})
     say(f"generating {cases_per_op} cases for each of {len(ops)} op(s), seed {seed}")
     pending = generate_cases(ops, cases_per_op, seed)
-    with ScratchBuilder(target, SUITE_FLAGS, firmware_dir) as builder:
+    with ScratchBuilder(target, SUITE_FLAGS, firmware_dir, kernels) as builder:
         return _run_cases(pending, EmulatorOracle(builder, emulator, timeout), report, say, start)
 
 
@@ -267,12 +271,13 @@ def _run_cases(
             f"({done}/{total} done)"
         )
     report.passed = done - len(failed)
-    host = _host_oracle(oracle.builder.firmware_dir)
+    # the host build is of the ref kernels: a variant's failure is shrunk on the emulator, which runs it
+    host = _host_oracle(oracle.builder.firmware_dir) if oracle.builder.kernels.is_ref else None
     for o in failed:
         reproduces_on_host = host is not None and host.fails([o.case])[0]
         say(f"shrinking a failing {o.case.op} case on the {'host' if reproduces_on_host else 'emulator'}")
         minimal = shrink(o.case, host if reproduces_on_host and host is not None else oracle)
-        report.failures.append(FuzzFailure(o.case, minimal, o.reason, oracle.target.name))
+        report.failures.append(FuzzFailure(o.case, minimal, o.reason, oracle.target.name, oracle.builder.kernels))
     report.images = oracle.images
     report.seconds = time.monotonic() - start
     return report
@@ -303,8 +308,10 @@ def replay(
     emulator: str = DEFAULT_EMULATOR,
     timeout: float = DEFAULT_TIMEOUT,
     firmware_dir: Path = FIRMWARE_DIR,
+    kernels: KernelVariant = REF_KERNELS,
 ) -> Replay:
-    """Run exactly one case on the emulator and return its full output."""
+    """Run exactly one case on the emulator, with the kernel variant `kernels`, and return its full
+    output."""
     from harness.fuzz.cases import case_from_json
 
     try:
@@ -315,7 +322,7 @@ def replay(
         ) from None
     except (ValueError, TypeError, HarnessError) as e:
         raise InputError(f"not a fuzz configuration: {e}", "pass the JSON a failure printed") from None
-    with ScratchBuilder(target, SUITE_FLAGS, firmware_dir) as builder:
+    with ScratchBuilder(target, SUITE_FLAGS, firmware_dir, kernels) as builder:
         outcomes, run = EmulatorOracle(builder, emulator, timeout).run([case])
     problem = (
         None

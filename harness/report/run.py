@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.build.variants import REF_KERNELS, KernelVariant, describe
 from harness.errors import most_telling
 from harness.protocol.counters import per_unit
 from harness.results import RunReport
@@ -37,6 +38,13 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
     return [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
 
 
+def kernels_line(rep: RunReport) -> str:
+    """`ref`, or the variant's folder and the functions of this image it defined."""
+    fw = rep.firmware
+    variant = REF_KERNELS if fw.variant_dir is None else KernelVariant(fw.variant, fw.variant_dir)
+    return describe(variant, fw.kernel_sources, shown(fw.variant_dir) if fw.variant_dir else None)
+
+
 def _render_lines(rep: RunReport) -> list[str]:
     v = rep.verdict
     counted = rep.count_note or ("exact, repeatable" if rep.counter == "icount" else rep.unit)
@@ -46,6 +54,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         *([f"model: {rep.source}"] if rep.source else []),
         *([f"inputs: {rep.inputs_note}"] if rep.inputs_note else []),
         f"compared with: {', '.join(rep.references)}, and the golden file",
+        f"kernels: {kernels_line(rep)}",
         "",
     ]
     total = rep.total_count
@@ -56,6 +65,7 @@ def _render_lines(rep: RunReport) -> list[str]:
                 str(r.index),
                 r.name,
                 r.op,
+                rep.firmware.layer_variant(r.index) or "-",
                 "x".join(map(str, r.output_shape)),
                 f"{r.macs:,}",
                 f"{r.count:,}",
@@ -69,14 +79,15 @@ def _render_lines(rep: RunReport) -> list[str]:
             "total",
             "",
             "",
+            "",
             f"{rep.total_macs:,}",
             f"{total:,}",
             f"{rep.total_macs / total:.3f}" if total else "-",
             "100.0%" if total else "-",
         ]
     )
-    headers = ["#", "layer", "op", "output", "MACs", rep.unit, per_unit(rep.unit), "share"]
-    out += text_table(headers, rows, right={0, 4, 5, 6, 7})
+    headers = ["#", "layer", "op", "kernels", "output", "MACs", rep.unit, per_unit(rep.unit), "share"]
+    out += text_table(headers, rows, right={0, 5, 6, 7, 8})
     fp = rep.firmware.footprint
     stack = f"stack {rep.run.stack_used} B used of {fp.stack_bytes} B" if rep.run.stack_used is not None else ""
     out += [

@@ -237,7 +237,7 @@ def _check_header(v: Verdict, model: Model, run: FirmwareRun, build_id: str) -> 
     )
 
 
-def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Reference) -> None:
+def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Reference, fuzz_options: str) -> None:
     expected = set(reference.layer_crcs)
     got = run.output_crcs()
     missing = sorted(expected - set(got))
@@ -271,7 +271,7 @@ def _check_layers(v: Verdict, model: Model, run: FirmwareRun, reference: Referen
             Problem(
                 "differs",
                 f"a layer's output differs from the reference: {v.divergence}",
-                "run `harness fuzz --op " + v.divergence.op + "` to find the smallest failing case",
+                f"run `harness fuzz --op {v.divergence.op}{fuzz_options}` to find the smallest failing case",
             ),
         )
 
@@ -361,7 +361,7 @@ def _check_interpreter(v: Verdict, model: Model, run: FirmwareRun, reference: Re
     )
 
 
-def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path | None) -> None:
+def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path | None, fuzz_options: str) -> None:
     reference, golden = v.reference, v.golden
     firmware = [run.logits.get(s, []) for s in range(max([len(reference), *[s + 1 for s in run.logits]]))]
     ref_bad = _diff(firmware, reference, "reference")
@@ -377,7 +377,7 @@ def _check_logits(v: Verdict, model: Model, run: FirmwareRun, golden_file: Path 
             "differs",
             f"the firmware's logits differ from the Python reference in {len(ref_bad)} "
             f"value(s), first {ref_bad[0]}{where}",
-            f"run `harness fuzz --op {v.divergence.op}` to find the smallest failing case"
+            f"run `harness fuzz --op {v.divergence.op}{fuzz_options}` to find the smallest failing case"
             if v.divergence
             else "compare the logits in the report with the reference",
         )
@@ -450,19 +450,21 @@ def verify_run(
     elf: Path | None = None,
     ended: Problem | None = None,
     golden_file: Path | None = None,
+    fuzz_options: str = "",
 ) -> Verdict:
     """Judge one run against the `reference` it is handed (computed once, by
     harness.reference.compute_reference); `ended` is how the run ended when it did not end by itself
     (a hang, an emulator crash, garbage on the UART); `golden_file` None leaves the golden file out of
-    the verdict. When the run's ending was not the firmware's doing, nothing else is judged: the
-    harness only says what stopped it."""
+    the verdict; `fuzz_options` are added to the `harness fuzz` command a differing layer suggests
+    (the firmware's --kernels). When the run's ending was not the firmware's doing, nothing else is
+    judged: the harness only says what stopped it."""
     v = Verdict(reference.logits, golden)
     judged = ended is None or ended.party == "firmware"
     if judged:
         _check_header(v, model, run, build_id)
     if _check_ending(v, model, run, ended, elf):
-        _check_layers(v, model, run, reference)
-        _check_logits(v, model, run, golden_file)
+        _check_layers(v, model, run, reference, fuzz_options)
+        _check_logits(v, model, run, golden_file, fuzz_options)
         _check_interpreter(v, model, run, reference)
         _check_stack(v, run)
     elif judged:

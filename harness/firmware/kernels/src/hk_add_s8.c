@@ -2,6 +2,7 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
 #define HK_ADD_MAX_LEFT_SHIFT 23 /* (q - zp) spans 9 bits: 9 + 23 stays inside int32 */
 
@@ -10,6 +11,7 @@ static int hk_requant_ok(int32_t multiplier, int32_t shift)
     return multiplier >= 0 && shift >= HK_SHIFT_MIN && shift <= HK_SHIFT_MAX;
 }
 
+HK_WEAK
 hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
                     int8_t *output)
 {

@@ -2,14 +2,24 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
-int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims)
+/* The scratch this kernel needs for these shapes. Its own check calls this, not the public
+ * function below, which a kernel variant may replace (hk_weak.h). */
+static int32_t buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims)
 {
     (void)input_dims;
     (void)filter_dims;
     return 0;
 }
 
+HK_WEAK
+int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims)
+{
+    return buffer_size(input_dims, filter_dims);
+}
+
+HK_WEAK
 hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
                        const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
@@ -25,7 +35,7 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
     if (filter_dims->c != input_dims->c) {
         return HK_ERR_DIMS;
     }
-    if ((st = hk_check_context(ctx, hk_conv2d_s8_get_buffer_size(input_dims, filter_dims))) != HK_OK) {
+    if ((st = hk_check_context(ctx, buffer_size(input_dims, filter_dims))) != HK_OK) {
         return st;
     }
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;

@@ -2,6 +2,7 @@
  * 1x1 convolution kernels. */
 #include "hk_requant.h"
 #include "hk_support.h"
+#include "hk_weak.h"
 
 /* The rows for one rounding; called with a constant rounding, so each copy tests it at compile
  * time rather than once per row. */
@@ -24,6 +25,7 @@ static inline void hk_mat_vec_rows(const int8_t *input, const int8_t *weights, c
     }
 }
 
+HK_WEAK
 void hk_mat_vec_s8(const int8_t *input, const int8_t *weights, const int32_t *bias, int32_t rows,
                    int32_t cols, int32_t input_offset, int32_t output_offset, const hk_quant *quant,
                    const hk_activation *activation, int8_t *output)

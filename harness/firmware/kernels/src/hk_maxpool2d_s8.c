@@ -2,7 +2,9 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
+HK_WEAK
 hk_status hk_maxpool2d_s8(const hk_pool_params *params, const hk_dims *input_dims,
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output)

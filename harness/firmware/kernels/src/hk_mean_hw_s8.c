@@ -3,13 +3,23 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
-int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims)
+/* The scratch this kernel needs for these shapes. Its own check calls this, not the public
+ * function below, which a kernel variant may replace (hk_weak.h). */
+static int32_t buffer_size(const hk_dims *input_dims)
 {
     (void)input_dims;
     return 0;
 }
 
+HK_WEAK
+int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims)
+{
+    return buffer_size(input_dims);
+}
+
+HK_WEAK
 hk_status hk_mean_hw_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
                         const hk_dims *input_dims, const int8_t *input, int8_t *output)
 {
@@ -25,7 +35,7 @@ hk_status hk_mean_hw_s8(const hk_context *ctx, const hk_fc_params *params, const
         return HK_ERR_DIMS;
     }
     if ((st = hk_check_rescale(params, quant, input_dims->c)) != HK_OK ||
-        (st = hk_check_context(ctx, hk_mean_hw_s8_get_buffer_size(input_dims))) != HK_OK) {
+        (st = hk_check_context(ctx, buffer_size(input_dims))) != HK_OK) {
         return st;
     }
     const int32_t count = input_dims->h * input_dims->w, c = input_dims->c;

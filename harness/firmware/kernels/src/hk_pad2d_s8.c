@@ -2,7 +2,9 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
+HK_WEAK
 hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
                       int32_t fill, const hk_dims *output_dims, int8_t *output)
 {

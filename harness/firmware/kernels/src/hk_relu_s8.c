@@ -2,7 +2,9 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
+HK_WEAK
 hk_status hk_relu_s8(int32_t size, const int8_t *input, const hk_activation *activation,
                      int8_t *output)
 {

@@ -3,13 +3,23 @@
 #include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
-int32_t hk_requantize_s8_get_buffer_size(int32_t size)
+/* The scratch this kernel needs for these shapes. Its own check calls this, not the public
+ * function below, which a kernel variant may replace (hk_weak.h). */
+static int32_t buffer_size(int32_t size)
 {
     (void)size;
     return 0;
 }
 
+HK_WEAK
+int32_t hk_requantize_s8_get_buffer_size(int32_t size)
+{
+    return buffer_size(size);
+}
+
+HK_WEAK
 hk_status hk_requantize_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
                            int32_t size, const int8_t *input, int8_t *output)
 {
@@ -21,7 +31,7 @@ hk_status hk_requantize_s8(const hk_context *ctx, const hk_fc_params *params, co
     }
     hk_status st;
     if ((st = hk_check_rescale(params, quant, 1)) != HK_OK ||
-        (st = hk_check_context(ctx, hk_requantize_s8_get_buffer_size(size))) != HK_OK) {
+        (st = hk_check_context(ctx, buffer_size(size))) != HK_OK) {
         return st;
     }
     /* copied out before the loop: stores through output (int8_t) may alias anything */

@@ -3,6 +3,7 @@
  * the Q12.19 sum inverted by three Newton-Raphson steps. Output grid 1/256, -128. */
 #include "hk_nn.h"
 #include "hk_requant.h"
+#include "hk_weak.h"
 
 #define DIFF_INTEGER_BITS 5
 #define SUM_INTEGER_BITS 12
@@ -71,6 +72,7 @@ static int32_t scaled_diff(int32_t diff, const hk_softmax_params *params)
     return hk_srdhm(shifted, params->input_multiplier);
 }
 
+HK_WEAK
 hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                         int8_t *output)
 {

@@ -1,0 +1,96 @@
+"""Kernel variants: `--kernels ref|DIR`.
+
+`ref` is the project's portable kernels (harness/firmware/kernels). A variant is a folder of C files
+that define some of the kernel API, the public `hk_*` functions of kernels/include/hk_nn.h (and the
+inner routine of hk_support.h), with the same parameter structs. The ref definitions are weak
+(kernels/src/hk_weak.h) and the variant's are strong, so the linker takes each function the variant
+defines from it and every other from ref. The linked image keeps the binding of each symbol, which
+is how `kernel_sources` tells, after the link, which function came from where.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from harness.build.elfinfo import function_bindings
+from harness.errors import InputError
+
+REF = "ref"
+#: The headers whose functions a variant may define (relative to the firmware directory).
+API_HEADERS = ("kernels/include/hk_nn.h", "kernels/include/hk_support.h")
+HOW = "give ref, or a folder of C files that define hk_* functions of hk_nn.h (docs/adding-a-kernel.md)"
+
+
+@dataclass(frozen=True)
+class KernelVariant:
+    """`ref`, or a folder of C files whose functions replace ref's (`directory`, absolute)."""
+
+    name: str
+    directory: Path | None = None
+
+    @property
+    def is_ref(self) -> bool:
+        return self.directory is None
+
+    def sources(self) -> list[Path]:
+        """The C files compiled into the image: the folder's *.c (not its subfolders)."""
+        return [] if self.directory is None else sorted(self.directory.glob("*.c"))
+
+    def files(self) -> list[Path]:
+        """Every file under the folder (sources, headers), for the build's cache key."""
+        if self.directory is None:
+            return []
+        return sorted(p for p in self.directory.rglob("*") if p.is_file())
+
+
+REF_KERNELS = KernelVariant(REF)
+
+
+def kernel_variant(spec: str | KernelVariant | None) -> KernelVariant:
+    """The variant `spec` names: `ref` (or nothing) for the project's kernels, else a folder that
+    exists and holds at least one .c file; anything else is an input error. A folder that is itself
+    called `ref` is named by a path (./ref)."""
+    if isinstance(spec, KernelVariant):
+        return spec
+    if spec is None or spec == REF:
+        return REF_KERNELS
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise InputError(f"kernel variant '{spec}': {'not a folder' if path.exists() else 'no such folder'}", HOW)
+    directory = path.resolve()
+    if not any(directory.glob("*.c")):
+        raise InputError(f"kernel variant '{spec}': the folder holds no .c file", HOW)
+    return KernelVariant(directory.name if directory.name != REF else str(path), directory)
+
+
+@cache
+def kernel_api(firmware_dir: Path) -> tuple[str, ...]:
+    """The functions a variant may replace: those the API headers declare."""
+    names: list[str] = []
+    for header in API_HEADERS:
+        text = (firmware_dir / header).read_text()
+        names += re.findall(r"^(?:hk_status|int32_t|void)\s+(hk_\w+)\s*\(", text, re.M)
+    return tuple(names)
+
+
+def kernel_sources(elf: Path, variant: KernelVariant, firmware_dir: Path) -> dict[str, str]:
+    """For each API function linked into the image: `ref` when it kept ref's weak definition, else
+    the variant's name (a strong, GLOBAL symbol). Functions the image does not contain are absent."""
+    bindings = function_bindings(elf, kernel_api(firmware_dir))
+    return {name: REF if binding == "STB_WEAK" or variant.is_ref else variant.name
+            for name, binding in sorted(bindings.items())}
+
+
+def describe(variant: KernelVariant, sources: dict[str, str], shown_dir: str | None = None) -> str:
+    """`ref`, or `DIR (hk_relu_s8, ...; the rest ref)`: what a report's header says of the kernels."""
+    if variant.is_ref:
+        return REF
+    own = [name for name, source in sources.items() if source != REF]
+    where = shown_dir or str(variant.directory)
+    if not own:
+        return f"{where} (none of its functions is in this image: all ref)"
+    if len(own) == len(sources):
+        return f"{where} ({', '.join(own)}: every kernel of this image)"
+    return f"{where} ({', '.join(own)}; the rest ref)"

@@ -1,0 +1,20 @@
+/* HK_WEAK marks the definition of each public function of the ref kernels (those of hk_nn.h and
+ * hk_support.h) as weak, so that a kernel variant (`--kernels DIR`, docs/adding-a-kernel.md) can
+ * replace any of them, function by function, with an ordinary (strong) definition of its own;
+ * every function the variant does not define stays the ref one. The linked image keeps the
+ * binding: a ref function's symbol is WEAK, a variant's GLOBAL, which is how the harness reports
+ * which layers ran on which variant.
+ *
+ * Only definitions carry it, never the declarations in the public headers, and never a static
+ * helper. A kernel that needs one of its own public functions (its *_get_buffer_size) calls a
+ * static twin instead, so that it keeps its own answer and its code is what it was without the
+ * attribute. A variant's sources are compiled with HK_WEAK defined empty: a ref file copied into
+ * a variant defines strong functions as it is. */
+#ifndef HK_WEAK_H
+#define HK_WEAK_H
+
+#ifndef HK_WEAK
+#define HK_WEAK __attribute__((weak))
+#endif
+
+#endif
