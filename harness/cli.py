@@ -363,7 +363,7 @@ def _bench_suite(args: argparse.Namespace) -> int:
         raise InputError(f"--suite {args.suite} runs its own shapes; it cannot be combined with {', '.join(given)}",
                          "benchmark the suite and models in two commands; the suite writes --json, --md and --plot")
     _check_outputs(args.json, args.md, plots=(args.plot,))
-    suite = run_kernel_suite(get_target(args.target), args.emulator, args.timeout, log=_progress)
+    suite = run_kernel_suite(get_target(args.target), args.emulator, args.timeout, log=_progress, kernels=args.kernels)
     print(render.render_text(suite), end="")
     if args.md:
         write_output(args.md, render.render_markdown(suite))

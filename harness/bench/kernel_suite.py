@@ -25,6 +25,7 @@ import numpy as np
 
 from harness.bench.measure import BenchLayer, BenchReport, Log, run_bench
 from harness.build import FIRMWARE_DIR
+from harness.build.variants import REF_KERNELS, KernelVariant
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.model import GraphBuilder, Model
 from harness.quant import QuantParams, dequantize, f32
@@ -33,8 +34,6 @@ from harness.targets import Target
 #: Where the CMSIS-NN figures come from (issue 13); they are references, not measured here.
 CMSIS_NN_SOURCE = ("CMSIS-NN at commit 99f736a6, gcc 12.2 -O2, Cortex-M4 hard-float ABI, on the netduinoplus2 "
                    "icount counter, including a call's argument set-up")
-#: The kernels measured: the portable C kernels of harness/firmware/kernels.
-VARIANT = "ref"
 #: Samples each shape's firmware runs; a layer's count is the largest over them.
 SAMPLES = 2
 #: Weight scale of a weighted layer (per channel, each drawn within a factor of 1.5 of it).
@@ -171,7 +170,7 @@ class KernelResult:
 class KernelSuite:
     bench: BenchReport  # every shape's model, with provenance and repeatability
     results: list[KernelResult]
-    variant: str = VARIANT
+    variant: str = "ref"  # the kernels measured: ref (the portable C kernels) or a variant folder's name
 
     @property
     def unit(self) -> str:
@@ -180,8 +179,8 @@ class KernelSuite:
 
 def run_kernel_suite(target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
                      log: Log | None = None, firmware_dir: Path = FIRMWARE_DIR,
-                     shapes: tuple[KernelShape, ...] = SHAPES) -> KernelSuite:
-    """Benchmark every shape's model; each shape's figure is the count of its layer."""
-    report = run_bench([shape_model(s) for s in shapes], target, emulator, timeout, log, firmware_dir)
+                     shapes: tuple[KernelShape, ...] = SHAPES, kernels: KernelVariant = REF_KERNELS) -> KernelSuite:
+    """Benchmark every shape's model built with `kernels`; each shape's figure is the count of its layer."""
+    report = run_bench([shape_model(s) for s in shapes], target, emulator, timeout, log, firmware_dir, kernels)
     return KernelSuite(report, [KernelResult(s, next(l for l in m.layers if l.name == s.id))
-                                for s, m in zip(shapes, report.models)])
+                                for s, m in zip(shapes, report.models)], kernels.name)

@@ -24,8 +24,9 @@ def _table(suite: KernelSuite) -> tuple[list[str], list[list[str]]]:
 
 
 def title(suite: KernelSuite) -> str:
-    return (f"Kernel suite: {suite.unit} per call of each shape's layer, kernels {suite.variant} "
-            f"(the portable C kernels), beside CMSIS-NN")
+    which = "the portable C kernels" if suite.variant == "ref" else "a variant folder; ref where it has none"
+    return (f"Kernel suite: {suite.unit} per call of each shape's layer, kernels {suite.variant} ({which}), "
+            "beside CMSIS-NN")
 
 
 def source_line() -> str:
