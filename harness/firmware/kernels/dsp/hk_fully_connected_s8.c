@@ -1,0 +1,42 @@
+/* Fully connected layer of the dsp variant: hk_fully_connected_s8 as in hk_nn.h, with the same
+ * checks in the same order and the same results as the portable kernel, its multiply-accumulates
+ * on the DSP extension: the dsp hk_mat_vec_s8 (hk_mat_vec_s8.c). */
+#include "hk_check.h"
+#include "hk_nn.h"
+#include "hk_support.h"
+
+/* The scratch this kernel needs: none (its buffers are on the stack). Its check calls this, as the
+ * portable kernel does. */
+static int32_t buffer_size(int32_t input_size)
+{
+    (void)input_size;
+    return 0;
+}
+
+int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size)
+{
+    return buffer_size(input_size);
+}
+
+hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *params,
+                                const hk_quant *quant, int32_t input_size, const int8_t *input,
+                                int32_t output_size, const int8_t *weights, const int32_t *bias,
+                                int8_t *output)
+{
+    if (params == 0 || input == 0 || weights == 0 || output == 0) {
+        return HK_ERR_NULL;
+    }
+    if (input_size <= 0 || output_size <= 0) {
+        return HK_ERR_DIMS;
+    }
+    hk_status st;
+    if ((st = hk_check_offsets(params->input_offset, params->output_offset)) != HK_OK ||
+        (st = hk_check_activation(&params->activation)) != HK_OK ||
+        (st = hk_check_quant(quant, output_size)) != HK_OK ||
+        (st = hk_check_context(ctx, buffer_size(input_size))) != HK_OK) {
+        return st;
+    }
+    hk_mat_vec_s8(input, weights, bias, output_size, input_size, params->input_offset, params->output_offset,
+                  quant, &params->activation, output);
+    return HK_OK;
+}
