@@ -142,3 +142,40 @@ hk_status hk_check_context(const hk_context *ctx, int32_t needed)
     }
     return HK_OK;
 }
+
+hk_status hk_check_fully_connected(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                                   int32_t input_size, const int8_t *input, int32_t output_size,
+                                   const int8_t *weights, const int8_t *output, int32_t buffer_size)
+{
+    if (params == 0 || input == 0 || weights == 0 || output == 0) {
+        return HK_ERR_NULL;
+    }
+    if (input_size <= 0 || output_size <= 0) {
+        return HK_ERR_DIMS;
+    }
+    hk_status st;
+    if ((st = hk_check_offsets(params->input_offset, params->output_offset)) != HK_OK ||
+        (st = hk_check_activation(&params->activation)) != HK_OK ||
+        (st = hk_check_quant(quant, output_size)) != HK_OK) {
+        return st;
+    }
+    return hk_check_context(ctx, buffer_size);
+}
+
+hk_status hk_check_pointwise(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
+                             const hk_dims *input_dims, const int8_t *input, const int8_t *filter,
+                             const hk_dims *output_dims, const int8_t *output, int32_t buffer_size)
+{
+    if (input == 0 || filter == 0 || output == 0) {
+        return HK_ERR_NULL;
+    }
+    hk_status st = hk_check_conv(params, quant, input_dims, 1, 1, output_dims);
+    if (st != HK_OK) {
+        return st;
+    }
+    const hk_padding *pad = &params->padding;
+    if (pad->top != 0 || pad->bottom != 0 || pad->left != 0 || pad->right != 0) {
+        return HK_ERR_DIMS;
+    }
+    return hk_check_context(ctx, buffer_size);
+}

@@ -24,5 +24,13 @@ hk_status hk_check_rescale(const hk_fc_params *params, const hk_quant *quant, in
 /* Scratch: HK_OK when needed <= 0 (ctx may then be NULL), else ctx, ctx->buf not NULL and
  * ctx->size >= needed, or HK_ERR_BUFFER. */
 hk_status hk_check_context(const hk_context *ctx, int32_t needed);
+/* Every check of hk_fully_connected_s8 and hk_pointwise_conv2d_s8, in their order, with the scratch
+ * the kernel needs: one place for the portable kernel and any variant of it. */
+hk_status hk_check_fully_connected(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                                   int32_t input_size, const int8_t *input, int32_t output_size,
+                                   const int8_t *weights, const int8_t *output, int32_t buffer_size);
+hk_status hk_check_pointwise(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
+                             const hk_dims *input_dims, const int8_t *input, const int8_t *filter,
+                             const hk_dims *output_dims, const int8_t *output, int32_t buffer_size);
 
 #endif

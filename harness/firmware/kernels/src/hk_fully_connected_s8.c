@@ -24,17 +24,9 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
                                 int32_t output_size, const int8_t *weights, const int32_t *bias,
                                 int8_t *output)
 {
-    if (params == 0 || input == 0 || weights == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    if (input_size <= 0 || output_size <= 0) {
-        return HK_ERR_DIMS;
-    }
-    hk_status st;
-    if ((st = hk_check_offsets(params->input_offset, params->output_offset)) != HK_OK ||
-        (st = hk_check_activation(&params->activation)) != HK_OK ||
-        (st = hk_check_quant(quant, output_size)) != HK_OK ||
-        (st = hk_check_context(ctx, buffer_size(input_size))) != HK_OK) {
+    const hk_status st = hk_check_fully_connected(ctx, params, quant, input_size, input, output_size, weights,
+                                                  output, buffer_size(input_size));
+    if (st != HK_OK) {
         return st;
     }
     hk_mat_vec_s8(input, weights, bias, output_size, input_size, params->input_offset,

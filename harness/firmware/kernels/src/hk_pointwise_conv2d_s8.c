@@ -24,18 +24,9 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const int8_t *input, const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output)
 {
-    if (input == 0 || filter == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    hk_status st = hk_check_conv(params, quant, input_dims, 1, 1, output_dims);
+    const hk_status st = hk_check_pointwise(ctx, params, quant, input_dims, input, filter, output_dims, output,
+                                            buffer_size(input_dims));
     if (st != HK_OK) {
-        return st;
-    }
-    const hk_padding *pad = &params->padding;
-    if (pad->top != 0 || pad->bottom != 0 || pad->left != 0 || pad->right != 0) {
-        return HK_ERR_DIMS;
-    }
-    if ((st = hk_check_context(ctx, buffer_size(input_dims))) != HK_OK) {
         return st;
     }
     const int32_t in_w = input_dims->w, in_c = input_dims->c, out_c = output_dims->c;
