@@ -17,7 +17,7 @@ from types import FrameType
 from typing import NoReturn, TypeVar
 
 from harness import __version__
-from harness.build import REF, kernel_variant
+from harness.build import kernel_variant, variant_for
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu.backends import BACKENDS
 from harness.errors import (
@@ -309,15 +309,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     names = known
     _check_outputs(args.csv, args.json, args.md, args.html, plots=(args.plot,))
     target = get_target(args.target)
+    kernels = variant_for(target, args.kernels)
     for directory in (args.baseline, args.update_baseline):
         if directory is not None:  # a baseline that cannot be read or replaced is refused before the bench
             check_readable_text(baseline_path(Path(directory) if directory else None, target.name))
     if args.update_baseline is not None:
-        if not args.kernels.is_ref:
+        if not kernels.is_ref:
             raise InputError(f"--update-baseline records the ref kernels' counts, not those of --kernels "
-                             f"{args.kernels.name}", "compare a variant with the baseline by --baseline")
+                             f"{kernels.name}", "compare a variant with the baseline by --baseline")
         check_replaceable(baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name))
-    report = run_bench(names, target, args.emulator, args.timeout, log=_progress, kernels=args.kernels)
+    report = run_bench(names, target, args.emulator, args.timeout, log=_progress, kernels=kernels)
     print(render.render_text(report), end="")
     comparison = None
     if args.baseline is not None:
@@ -409,17 +410,18 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     from harness.targets import get_target
 
     target = get_target(args.target)
+    kernels = variant_for(target, args.kernels)
     _check_outputs(args.json)
     if args.replay:
-        result = replay(args.replay, target, args.emulator, args.timeout, kernels=args.kernels)
+        result = replay(args.replay, target, args.emulator, args.timeout, kernels=kernels)
         print(render_replay(result))
         return EXIT_VERIFIED if result.ok else EXIT_FIRMWARE
     ops = args.op or list(GENERATORS)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 100_000
     print(f"fuzz: {len(ops)} op(s) x {args.cases} cases, seed {seed}, on {target.name} ({args.emulator}), "
-          f"kernels {args.kernels.name if args.kernels.is_ref else args.kernels.directory}")
+          f"kernels {kernels.name if kernels.is_ref or kernels.shipped else kernels.directory}")
     report = run_fuzz(ops, args.cases, seed, target, args.emulator, args.timeout, log=_progress,
-                      kernels=args.kernels)
+                      kernels=kernels)
     print(render_fuzz(report))
     if args.json:
         _write_json(args.json, fuzz_json(report, seed, target.name, args.cases))
@@ -565,12 +567,16 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
     _add_kernels_option(p)
 
 
+KERNELS_HELP = ("the kernels to build with: ref, the project's portable C kernels; dsp, its kernels for the "
+                "Cortex-M4/M7 DSP extension; or DIR, a folder of C files defining some of the hk_* functions "
+                "of hk_nn.h, each function it does not define being ref's (docs/adding-a-kernel.md). Default: "
+                "the target's own, dsp on a core with the DSP extension (stm32f405)")
+
+
 def _add_kernels_option(p: argparse.ArgumentParser) -> None:
-    """--kernels ref|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
-    p.add_argument("--kernels", type=kernel_variant, default=REF, metavar="ref|DIR",
-                   help="the kernels to build with: ref, the project's portable kernels (default), or DIR, a "
-                        "folder of C files defining some of the hk_* functions of hk_nn.h; each function it "
-                        "does not define is ref's (docs/adding-a-kernel.md)")
+    """--kernels ref|dsp|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
+    p.add_argument("--kernels", type=kernel_variant, default=None, metavar="ref|dsp|DIR",
+                   help=KERNELS_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

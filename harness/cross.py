@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.build import REF, KernelVariant
+from harness.build import KernelVariant
 from harness.defaults import DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu.backends import BACKENDS
 from harness.errors import InputError, Problem, exit_code_of, most_telling
@@ -129,7 +129,7 @@ def layer_bound(counts: Sequence[int], granularity: int) -> int:
 
 def cross_check(model_name: str, emulators: Sequence[str], target_name: str = DEFAULT_TARGET,
                 timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
-                kernels: str | KernelVariant = REF) -> CrossReport:
+                kernels: str | KernelVariant | None = None) -> CrossReport:
     """Run the one ELF of `model_name` (built with the kernel variant `kernels`) on every emulator and
     compare what they report."""
     say = log or (lambda msg: None)

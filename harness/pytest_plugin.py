@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.build import REF, Firmware, KernelVariant, ToolchainMissing, kernel_variant
+from harness.build import Firmware, KernelVariant, ToolchainMissing, variant_for
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound
 from harness.errors import HarnessError, VerificationFailed
@@ -49,8 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "else `renode` on PATH)"
     )
     group.addoption(
-        "--harness-kernels", default=REF, metavar="ref|DIR", help="the kernels firmware is built with: ref (the "
-        "project's, default) or a kernel variant's folder of C files (as `harness run --kernels`)"
+        "--harness-kernels", default=None, metavar="ref|dsp|DIR", help="the kernels firmware is built with: ref, "
+        "dsp or a kernel variant's folder of C files (as `harness run --kernels`); default: the target's own "
+        "(dsp on stm32f405)"
     )
     group.addoption(
         "--harness-timeout",
@@ -70,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _kernels(config: pytest.Config) -> KernelVariant:
     try:
-        return kernel_variant(config.getoption("--harness-kernels", REF))
+        return variant_for(get_target(config.getoption("--harness-target")), config.getoption("--harness-kernels"))
     except HarnessError as e:
         raise pytest.UsageError(f"--harness-kernels: {e}") from None
 
@@ -92,7 +93,7 @@ def harness_timeout(request: pytest.FixtureRequest) -> float:
 
 @pytest.fixture(scope="session")
 def harness_kernels(request: pytest.FixtureRequest) -> KernelVariant:
-    """The kernel variant of --harness-kernels (ref by default)."""
+    """The kernel variant of --harness-kernels (the target's own by default)."""
     return _kernels(request.config)
 
 

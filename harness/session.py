@@ -6,12 +6,11 @@ run with the same `verify_run`.
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.build import FIRMWARE_DIR, REF, Firmware, KernelVariant, build_firmware, kernel_variant
+from harness.build import FIRMWARE_DIR, Firmware, KernelVariant, build_firmware, variant_for
 from harness.build.floatscan import scan_elf
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
@@ -44,14 +43,14 @@ __all__ = ["DEFAULT_EMULATOR", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "Emulated", 
 
 def build(model_name: str, target_name: str = DEFAULT_TARGET, log: Log | None = None,
           firmware_dir: Path = FIRMWARE_DIR, inputs: Inputs | None = None,
-          kernels: str | KernelVariant = REF) -> tuple[Model, Target, Firmware]:
+          kernels: str | KernelVariant | None = None) -> tuple[Model, Target, Firmware]:
     """The model's firmware for the target; `inputs` replaces the model's test samples; `kernels`
-    is `ref` or a kernel variant's folder (`--kernels`)."""
-    variant = kernel_variant(kernels)  # a bad folder is said before the model is loaded
+    is `ref`, `dsp` or a kernel variant's folder (`--kernels`), None for the target's own."""
+    target = get_target(target_name)
+    variant = variant_for(target, kernels)  # a bad folder is said before the model is loaded
     model = load(model_name)
     if inputs is not None:
         model = with_inputs(model, inputs.path, inputs.dtype)
-    target = get_target(target_name)
     return model, target, build_firmware(model, target, log=log, firmware_dir=firmware_dir, kernels=variant)
 
 
@@ -108,7 +107,7 @@ def judge(model: Model, firmware: Firmware, emulated: Emulated, reference: Refer
     """The verdict on one run: `verify_run` with the golden file read from `golden_file` (None:
     golden not judged, as when `harness golden` is about to write it)."""
     golden = read_golden(golden_file) if golden_file is not None else None
-    fuzz_options = f" --kernels {shlex.quote(str(firmware.variant_dir))}" if firmware.variant_dir else ""
+    fuzz_options = f" --kernels {firmware.kernels_option}"
     return verify_run(model, emulated.run, reference, golden, firmware.build_id, firmware.elf, emulated.ended,
                       golden_file, fuzz_options)
 
@@ -164,7 +163,7 @@ def run_model(
     timeout: float = DEFAULT_TIMEOUT,
     log: Log | None = None,
     inputs: Inputs | None = None,
-    kernels: str | KernelVariant = REF,
+    kernels: str | KernelVariant | None = None,
 ) -> RunReport:
     """Build (with the kernel variant `kernels`), emulate and verify; the report is also written as
     report.json beside the run's UART transcript, so the evidence and the verdict stay together."""

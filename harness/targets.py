@@ -41,6 +41,7 @@ class Target:
     qemu_machine: str | None
     renode: RenodeBoard | None
     description: str
+    kernels: str = "ref"  # the kernel variant built when none is asked for: dsp where the core has the DSP extension
 
 
 TARGETS: dict[str, Target] = {
@@ -59,6 +60,7 @@ TARGETS: dict[str, Target] = {
             qemu_machine="netduinoplus2",
             renode=RenodeBoard(cpu_type="cortex-m4", uart="usart1", uart_address=0x40011000, uart_irq=37),
             description="STM32F405 (Cortex-M4F, 1 MiB flash, 128 KiB SRAM + 64 KiB CCM)",
+            kernels="dsp",
         ),
     )
 }

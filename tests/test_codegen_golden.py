@@ -47,7 +47,9 @@ def test_generated_code_is_deterministic_and_integer_only(name: str) -> None:
     a = generate(load(name)).source
     assert a == generate(load(name)).source
     assert "float" not in a and "double" not in a
-    assert a.count("case ") == len(load(name).graph.layers)
+    # one case per layer in hk_model_run_layer and one in hk_model_check_layer
+    run, check = a.split("hk_check_id hk_model_check_layer(uint32_t index)")
+    assert run.count("case ") == check.count("case ") == len(load(name).graph.layers)
 
 
 def test_golden_round_trip_and_atomic_write(tmp_path: Path) -> None:
@@ -76,17 +78,22 @@ def test_malformed_golden_files_are_explained(tmp_path: Path, text: str, message
         read_golden(path)
 
 
-def test_contexts_are_null_without_scratch_and_share_one_buffer_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.codegen import calls
+def test_contexts_are_null_without_scratch_and_share_the_arena_end_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.codegen import scratch
 
-    plain = generate(load("kws_cnn")).source
-    assert "scratch[" not in plain and "hk_context" not in plain
-    assert "hk_conv2d_s8(0, " in plain and "hk_fully_connected_s8(0, " in plain
-    # a kernel that needs scratch: its layers get a context of their size over one shared buffer
-    monkeypatch.setattr(calls, "conv2d_buffer_size", lambda input_dims, filter_dims: 40 * input_dims[2] + 2)
-    monkeypatch.setattr(calls, "fully_connected_buffer_size", lambda input_size: 8)
-    source = generate(load("kws_cnn")).source
-    sizes = [int(s.split("}")[0]) for s in source.split("{scratch, ")[1:]]
+    plain = generate(load("kws_cnn"))
+    assert "hk_context" not in plain.source and plain.arena.scratch == 0
+    assert "hk_conv2d_s8(0, " in plain.source and "hk_fully_connected_s8(0, " in plain.source
+    # a variant whose kernels need scratch: its layers get a context of their size at the arena's end
+    table = {**scratch.REF_SIZES, "hk_conv2d_s8": lambda input_dims, filter_dims: 40 * input_dims[2] + 2,
+             "hk_fully_connected_s8": lambda input_size: 8}
+    monkeypatch.setitem(scratch.SCRATCH, "big", table)  # type: ignore[index]
+    gen = generate(load("kws_cnn"), "big")
+    contexts = [s.split("}")[0] for s in gen.source.split("hk_context")[1:]]
+    sizes = [int(c.rsplit(", ", 1)[1]) for c in contexts]
     assert sizes and 8 in sizes and max(sizes) > 8
-    assert f"static int8_t scratch[{(max(sizes) + 3) // 4 * 4}]" in source
-    assert "hk_conv2d_s8(0, " not in source and "hk_fully_connected_s8(0, " not in source
+    assert all(f"{{arena + {plain.arena.size}, " in c for c in contexts)  # after the activations
+    assert gen.arena.scratch == (max(sizes) + 3) // 4 * 4 and gen.arena.size == plain.arena.size + gen.arena.scratch
+    assert f"static int8_t arena[{gen.arena.size}]" in gen.source
+    assert "hk_conv2d_s8(0, " not in gen.source and "hk_fully_connected_s8(0, " not in gen.source
+    assert generate(load("kws_cnn"), "a folder of one's own").source == plain.source  # sized as ref

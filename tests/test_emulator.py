@@ -13,6 +13,7 @@ from harness.build.elfinfo import function_at
 from harness.codegen import generate
 from harness.emu import make_emulator
 from harness.errors import EmulatorError, FirmwareFault, FirmwareHang, ProtocolError
+from harness.protocol import LayerError
 from harness.pytest_plugin import Device
 from harness.reference import compute_reference, crc32_of, run_int8
 from harness.targets import get_target
@@ -75,7 +76,18 @@ def test_kernel_error_status_is_reported() -> None:
     elf = misbehaving_image("return HK_ERR_DIMS;")
     with make_emulator("qemu", elf, TARGET, timeout=60) as emu:
         run = emu.run_to_completion()
-    assert run.status == "error" and run.error == (0, 0, 2)
+    assert run.status == "error" and run.error == LayerError(layer=0, status=2, sample=0)
+
+
+def test_a_layer_its_check_refuses_stops_the_run_before_anything_is_timed() -> None:
+    source = (HERE / "firmware" / "misbehaving.c.in").read_text().replace("@BODY@", "").replace(
+        "    (void)index;\n    return HK_CHECK_OK;", "    (void)index;\n    return HK_CHECK_SCRATCH;")
+    assert "return HK_CHECK_SCRATCH;" in source
+    elf = build_image("refused", source, TARGET).elf
+    with make_emulator("qemu", elf, TARGET, timeout=60) as emu:
+        run = emu.run_to_completion()
+    assert run.status == "error" and run.error == LayerError(layer=0, status=4, check=13)
+    assert run.layers == [] and "check 'scratch'" in run.error.describe("l0")
 
 
 def test_hung_firmware_times_out_and_qemu_is_stopped() -> None:

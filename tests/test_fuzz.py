@@ -138,8 +138,8 @@ def test_a_misplaced_or_missized_alias_view_fails_reshape_and_flatten(
     ops = list(ALIASES)
     assert run_fuzz(ops, 4, 5, TARGET).per_op == {op: [4, 0] for op in ops}
 
-    def broken(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
-        gen = generate_suite(name, suite)
+    def broken(name: str, suite: Sequence[SuiteCase], variant: str) -> GeneratedModel:
+        gen = generate_suite(name, suite, variant)
         source, views = ALIAS_VIEW.subn(
             lambda m: f"{{(const int8_t *){m[1]} + {offset}, {int(m[2]) + extra}}}", gen.source
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 
 from harness.build import FIRMWARE_DIR
 from harness.build.host import STRUCTS, ContextStruct, Dims, HostKernels, build_host_library
-from harness.codegen.calls import BUFFER_SIZES, Context, CStruct, KernelCall, kernel_call
+from harness.codegen.calls import Context, CStruct, KernelCall, kernel_call
+from harness.codegen.scratch import ARG_KINDS, REF_SIZES
 from harness.fuzz.cases import (
     GENERATORS,
     KernelCase,
@@ -29,6 +31,7 @@ from harness.fuzz.cases import (
 from harness.model.constants import LayerConstants, layer_constants
 from harness.model.graph import Graph, GraphBuilder, Layer, ModelError, Tensor
 from harness.model.ops import MEAN_HW_MAX_COUNT
+from harness.protocol import CHECKS
 from harness.quant import QuantParams, requantize
 from harness.quant.arithmetic import requantize_single
 from harness.reference import run_int8
@@ -378,16 +381,47 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize("op, what, mutate, status", BAD_CALLS, ids=[f"{b[0]}: {b[1]}" for b in BAD_CALLS])
-def test_kernels_reject_bad_parameters_without_writing(
+def test_kernel_checks_reject_bad_parameters_without_writing(
     op: str, what: str, mutate: Any, status: int, host: HostKernels
 ) -> None:
     case = _a_case(op)
     call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
     assert call is not None
     size = int(np.prod(case.out_shape))
-    got, out, guards = host.call(mutate(call), case.inputs, size)
-    assert got == status, f"{what}: status {got}, expected {status}"
-    assert guards and np.all(out == 0x5A), f"{what}: the kernel wrote before rejecting its parameters"
+    assert host.call(call, case.inputs, size, check=True)[0] == 0, "the unmutated call must pass its check"
+    check, out, guards = host.call(mutate(call), case.inputs, size, check=True)
+    assert check != 0 and host.status_of(check) == status, f"{what}: check {check}, expected status {status}"
+    assert guards and np.all(out == 0x5A), f"{what}: the check wrote"
+
+
+#: The check id (CHECKS, hk_check_id) each of these BAD_CALLS fails with: what @error names.
+CHECK_OF = {
+    "conv2d: zero point out of range": "offset", "conv2d: output shape that does not follow": "output_shape",
+    "conv2d: negative padding": "window", "conv2d: zero stride": "window",
+    "conv2d: activation min above max": "activation", "conv2d: filter channels unlike the input's": "channels",
+    "conv2d: NULL input": "pointer", "conv2d: kernel larger than the padded input": "window",
+    "dense: shift above 30": "requantizer", "dense: requantizer count unlike the channels": "quant_count",
+    "dense: requantizer rounding 2": "rounding", "add: left shift above 23": "parameter", "add: empty tensor": "dims",
+    "softmax: depth of 4096": "limit", "softmax: positive diff_min": "parameter",
+    "pad2d: fill outside int8": "parameter",
+    "mean_hw: H * W above 2^23": "limit", "avgpool2d: output channels unlike the input's": "channels",
+}
+
+
+@pytest.mark.parametrize("key", sorted(CHECK_OF))
+def test_a_check_names_what_it_refused(key: str, host: HostKernels) -> None:
+    op, what, mutate, _ = next(b for b in BAD_CALLS if f"{b[0]}: {b[1]}" == key)
+    case = _a_case(op)
+    call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
+    assert call is not None
+    check = host.call(mutate(call), case.inputs, int(np.prod(case.out_shape)), check=True)[0]
+    assert CHECKS[check][0] == CHECK_OF[key], f"{key}: check {CHECKS[check][0]}"
+
+
+def test_the_check_ids_are_the_c_enum() -> None:
+    header = (FIRMWARE_DIR / "kernels" / "include" / "hk_nn_types.h").read_text()
+    ids = {int(n): name.lower() for name, n in re.findall(r"HK_CHECK_(\w+) = (\d+)", header)}
+    assert ids == {0: "ok", **{n: name for n, (name, _) in CHECKS.items()}}
 
 
 def test_ctypes_structs_match_the_c_layout(tmp_path: Path) -> None:
@@ -433,20 +467,22 @@ def test_a_rounding_change_in_a_kernel_is_caught(tmp_path: Path) -> None:
 
 
 def test_every_context_is_sized_by_a_mirrored_get_buffer_size() -> None:
-    """Every kernel call that passes a context belongs to a kernel with a Python buffer size."""
+    """Every kernel call that passes a context names its own kernel's get_buffer_size, mirrored."""
     with_context = set()
     for op in sorted(GENERATORS):
         case = _a_case(op)
         call = kernel_call(case.layer, case.constants, [x.shape for x in case.inputs], case.out_shape)
-        if call is not None and any(isinstance(a, Context) for a in call.args):
+        contexts = [a for a in call.args if isinstance(a, Context)] if call is not None else []
+        if call is not None and contexts:
             with_context.add(call.function)
-            assert call.function in BUFFER_SIZES, call.function
-    assert with_context == set(BUFFER_SIZES)
+            assert [c.kernel for c in contexts] == [call.function] and len(contexts[0].args) == len(
+                ARG_KINDS[call.function]), call.function
+    assert with_context == set(ARG_KINDS) == set(REF_SIZES)
 
 
-@pytest.mark.parametrize("function", sorted(BUFFER_SIZES))
+@pytest.mark.parametrize("function", sorted(ARG_KINDS))
 def test_python_buffer_size_matches_the_c_get_buffer_size(function: str, host: HostKernels) -> None:
-    python_size, kinds = BUFFER_SIZES[function]
+    python_size, kinds = REF_SIZES[function], ARG_KINDS[function]
     c_size = getattr(host.lib, f"{function}_get_buffer_size")
     c_size.restype = ctypes.c_int32
     rng = np.random.default_rng(sum(map(ord, function)))
@@ -480,9 +516,9 @@ def needs_scratch(tmp_path_factory: pytest.TempPathFactory) -> HostKernels:
     for function in SCRATCH_OPS.values():
         source = mutant / "kernels" / "src" / f"{function}.c"
         text = source.read_text()
-        # the kernel's own size (hk_weak.h), which its check and its public get_buffer_size both return
-        head, sep, body = text.partition("static int32_t buffer_size(")
-        assert sep and f"int32_t {function}_get_buffer_size(" in body and "    return 0;\n}" in body, function
+        # the public get_buffer_size, which the kernel's check asks
+        head, sep, body = text.partition(f"int32_t {function}_get_buffer_size(")
+        assert sep and "    return 0;\n}" in body, function
         source.write_text(head + sep + body.replace("    return 0;\n}", f"    return {SCRATCH_NEEDED};\n}}", 1))
     return HostKernels(build_host_library(mutant))
 
@@ -493,13 +529,14 @@ SCRATCH_CALLS = [
     ("context with a NULL buffer", lambda: ContextStruct(None, SCRATCH_NEEDED), 4),
     ("context one byte short",
      lambda: ContextStruct(ctypes.cast(_SHORT_SCRATCH, ctypes.c_void_p), SCRATCH_NEEDED - 1), 4),
-    ("zero-sized context (what the mirror says today)", Context(0), 4),
+    ("zero-sized context", lambda: ContextStruct(ctypes.cast(_SHORT_SCRATCH, ctypes.c_void_p), 0), 4),
+    ("NULL context (what the ref mirror passes)", None, 4),
 ]
 
 
 @pytest.mark.parametrize("op", sorted(SCRATCH_OPS))
 @pytest.mark.parametrize("what, context, status", SCRATCH_CALLS, ids=[s[0] for s in SCRATCH_CALLS])
-def test_kernels_reject_missing_scratch_without_writing(
+def test_kernel_checks_reject_missing_scratch_without_writing(
     op: str, what: str, context: Any, status: int, needs_scratch: HostKernels
 ) -> None:
     case = _a_case(op)
@@ -507,9 +544,9 @@ def test_kernels_reject_missing_scratch_without_writing(
     assert call is not None and isinstance(call.args[0], Context)
     size = int(np.prod(case.out_shape))
     arg = context() if callable(context) else context
-    got, out, guards = needs_scratch.call(_replace_arg(call, 0, arg), case.inputs, size)
-    assert got == status, f"{op}, {what}: status {got}, expected {status}"
-    assert guards and np.all(out == 0x5A), f"{op}, {what}: the kernel wrote before rejecting its context"
+    check, out, guards = needs_scratch.call(_replace_arg(call, 0, arg), case.inputs, size, check=True)
+    assert CHECKS[check][0] == "scratch" and needs_scratch.status_of(check) == status, f"{op}, {what}: {check}"
+    assert guards and np.all(out == 0x5A), f"{op}, {what}: the check wrote"
 
 
 @pytest.mark.parametrize("op", sorted(SCRATCH_OPS))
@@ -520,9 +557,12 @@ def test_kernels_run_with_the_scratch_they_ask_for(op: str, needs_scratch: HostK
     c_size = getattr(needs_scratch.lib, f"{call.function}_get_buffer_size")
     c_size.restype = ctypes.c_int32
     one = {"dims": lambda: ctypes.byref(Dims(1, 1, 1)), "int": lambda: ctypes.c_int32(1)}
-    assert c_size(*[one[kind]() for kind in BUFFER_SIZES[call.function][1]]) == SCRATCH_NEEDED
+    assert c_size(*[one[kind]() for kind in ARG_KINDS[call.function]]) == SCRATCH_NEEDED
     size = int(np.prod(case.out_shape))
-    got, out, guards = needs_scratch.call(_replace_arg(call, 0, Context(SCRATCH_NEEDED)), case.inputs, size)
+    scratch = ctypes.create_string_buffer(SCRATCH_NEEDED)
+    enough = _replace_arg(call, 0, ContextStruct(ctypes.cast(scratch, ctypes.c_void_p), SCRATCH_NEEDED))
+    assert needs_scratch.call(enough, case.inputs, size, check=True)[0] == 0
+    got, out, guards = needs_scratch.call(enough, case.inputs, size)
     assert got == 0 and guards
     assert np.array_equal(out.reshape(case.out_shape), case.reference())
 

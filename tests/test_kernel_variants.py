@@ -195,8 +195,8 @@ def test_a_variant_file_that_does_not_compile_is_a_build_failure_naming_it(
 @needs_toolchain
 def test_a_variant_that_redefines_a_ref_helper_fails_the_link_saying_so(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    helper = '#include "hk_check.h"\n\nhk_status hk_check_activation(const hk_activation *a)\n{\n' \
-             '    (void)a;\n    return HK_OK;\n}\n'
+    helper = '#include "hk_check.h"\n\nhk_check_id hk_check_activation(const hk_activation *a)\n{\n' \
+             '    (void)a;\n    return HK_CHECK_OK;\n}\n'
     folder = variant(tmp_path, "clash", {"check.c": helper})
     assert main(["run", "xor_mlp", "--kernels", str(folder)]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]

@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.bench.measure import BenchLayer, BenchReport, Log, run_bench
 from harness.build import FIRMWARE_DIR
-from harness.build.variants import REF_KERNELS, KernelVariant
+from harness.build.variants import KernelVariant, variant_for
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.model import GraphBuilder, Model
 from harness.quant import QuantParams, dequantize, f32
@@ -179,8 +179,10 @@ class KernelSuite:
 
 def run_kernel_suite(target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
                      log: Log | None = None, firmware_dir: Path = FIRMWARE_DIR,
-                     shapes: tuple[KernelShape, ...] = SHAPES, kernels: KernelVariant = REF_KERNELS) -> KernelSuite:
-    """Benchmark every shape's model built with `kernels`; each shape's figure is the count of its layer."""
+                     shapes: tuple[KernelShape, ...] = SHAPES, kernels: KernelVariant | None = None) -> KernelSuite:
+    """Benchmark every shape's model built with `kernels` (the target's own when None); each shape's
+    figure is the count of its layer."""
+    kernels = variant_for(target, kernels)
     report = run_bench([shape_model(s) for s in shapes], target, emulator, timeout, log, firmware_dir, kernels)
     return KernelSuite(report, [KernelResult(s, next(l for l in m.layers if l.name == s.id))
                                 for s, m in zip(shapes, report.models)], kernels.name)

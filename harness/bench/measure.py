@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.build import FIRMWARE_DIR, PROJECT_ROOT, REF_KERNELS, Firmware, KernelVariant, build_firmware
+from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware, KernelVariant, build_firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
@@ -135,7 +135,7 @@ def _source_revision() -> str:
 
 
 def bench_model(name: str | Model, target: Target, emulator: str, timeout: float,
-                firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant = REF_KERNELS) -> tuple[ModelBench, Emulated]:
+                firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant | None = None) -> tuple[ModelBench, Emulated]:
     """Benchmark one model, named as a user would name it or given as a Model built in this process
     (the kernel suite's shapes): returns it and its last emulator run (for the emulator's version and
     notes)."""
@@ -174,9 +174,10 @@ def bench_model(name: str | Model, target: Target, emulator: str, timeout: float
 
 def run_bench(names: Sequence[str | Model], target: Target, emulator: str = DEFAULT_EMULATOR,
               timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
-              firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant = REF_KERNELS) -> BenchReport:
+              firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant | None = None) -> BenchReport:
     """Benchmark `names` (model names, or Models built in this process) built with the kernel
-    variant `kernels`; `firmware_dir` lets tests measure a modified firmware tree."""
+    variant `kernels` (the target's own when None); `firmware_dir` lets tests measure a modified
+    firmware tree."""
     say = log or (lambda msg: None)
     report: BenchReport | None = None
     for i, entry in enumerate(names, start=1):

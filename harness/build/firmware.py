@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from harness.build.elfinfo import Footprint, footprint
-from harness.build.variants import REF_KERNELS, KernelVariant, kernel_sources
+from harness.build.variants import REF_KERNELS, KernelVariant, kernel_sources, variant_for
 from harness.codegen import generate
 from harness.errors import BuildError, EnvironmentProblem, InputError
 from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
@@ -57,6 +57,7 @@ class Firmware:
     variant: str = "ref"  # the kernel variant it was built with: ref, or the folder's name
     variant_dir: Path | None = None  # the variant's folder (None for ref)
     kernel_sources: dict[str, str] = field(default_factory=dict, hash=False)  # function -> ref or variant
+    kernels_option: str = "ref"  # how --kernels names the variant (KernelVariant.option)
     layer_functions: tuple[str | None, ...] = ()  # each layer's kernel function (None: no kernel)
 
     def layer_variant(self, index: int) -> str:
@@ -260,10 +261,11 @@ class ScratchBuilder:
     removed on close. Not cached and not shared between processes."""
 
     def __init__(self, target: Target, model_flags: tuple[str, ...] = (), firmware_dir: Path = FIRMWARE_DIR,
-                 kernels: KernelVariant = REF_KERNELS):
+                 kernels: KernelVariant | None = None):
         require_tool("cmake")
         require_tool("arm-none-eabi-gcc")
-        self.target, self.model_flags, self.firmware_dir, self.kernels = target, model_flags, firmware_dir, kernels
+        self.target, self.model_flags, self.firmware_dir = target, model_flags, firmware_dir
+        self.kernels = variant_for(target, kernels)
         self._owned = new_temp_dir(f"scratch-{target.name}")
         self.dir = self._owned.path
         self.memory = memory_script(target)
@@ -289,11 +291,12 @@ class ScratchBuilder:
 
 def build_firmware(
     model: Model, target: Target, log: Callable[[str], None] | None = None, firmware_dir: Path = FIRMWARE_DIR,
-    kernels: KernelVariant = REF_KERNELS,
+    kernels: KernelVariant | None = None,
 ) -> Firmware:
-    """The ELF for (model, target) with the kernel variant `kernels`, from the cache when its inputs
-    are unchanged."""
-    gen = generate(model)
+    """The ELF for (model, target) with the kernel variant `kernels` (the target's own when None),
+    from the cache when its inputs are unchanged."""
+    kernels = variant_for(target, kernels)
+    gen = generate(model, kernels.scratch_table)
     try:
         image = build_image(model.name, gen.source, target, log, firmware_dir, kernels=kernels)
     except ModelTooLarge as e:
@@ -314,6 +317,7 @@ def build_firmware(
         flags=tuple(target.cpu_flags) + OPT_FLAGS,
         variant=kernels.name,
         variant_dir=kernels.directory,
+        kernels_option=kernels.option,
         kernel_sources=kernel_sources(image.elf, kernels, firmware_dir),
         layer_functions=gen.functions,
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.build import FIRMWARE_DIR, BuildError, build_root, require_tool
+from harness.build import FIRMWARE_DIR, REF, BuildError, build_root, require_tool
 from harness.codegen.calls import (
     Buffer,
     CArray,
@@ -28,6 +28,7 @@ from harness.codegen.calls import (
     KernelCall,
     kernel_call,
 )
+from harness.codegen.scratch import scratch_bytes
 from harness.model.constants import LayerConstants
 from harness.model.graph import Layer
 
@@ -148,10 +149,12 @@ class HostKernels:
                 values.append(int(value))
         return cls(*values)
 
-    def call(self, call: KernelCall, inputs: Sequence[np.ndarray], out_size: int) -> tuple[int, np.ndarray, bool]:
-        """Run one kernel call; returns (status, output bytes, whether the guard bytes survived).
-        A Context of size n > 0 passes n bytes of scratch, of size 0 a NULL context, as the
-        firmware does. An argument of None passes a NULL pointer and a ContextStruct passes
+    def call(self, call: KernelCall, inputs: Sequence[np.ndarray], out_size: int,
+             check: bool = False) -> tuple[int, np.ndarray, bool]:
+        """Run one kernel call, or with `check` its hk_<kernel>_check; returns (status or check id,
+        output bytes, whether the guard bytes survived).
+        A Context passes as many bytes of scratch as ref's get_buffer_size mirror says, or a NULL
+        context for 0, as the firmware does. An argument of None passes a NULL pointer and a ContextStruct passes
         itself (to test the kernels' own checks)."""
         keep: list[Any] = []
         guarded = np.full(out_size + 2 * GUARD_BYTES, GUARD_VALUE, dtype=np.int8)
@@ -164,11 +167,12 @@ class HostKernels:
             elif isinstance(arg, ContextStruct):
                 args.append(ctypes.byref(arg))
             elif isinstance(arg, Context):
-                if arg.size <= 0:
+                size = scratch_bytes(REF, arg)
+                if size <= 0:
                     args.append(ctypes.c_void_p(None))
                 else:
-                    scratch = ctypes.create_string_buffer(arg.size)
-                    ctx = ContextStruct(ctypes.cast(scratch, ctypes.c_void_p), arg.size)
+                    scratch = ctypes.create_string_buffer(size)
+                    ctx = ContextStruct(ctypes.cast(scratch, ctypes.c_void_p), size)
                     keep += [scratch, ctx]
                     args.append(ctypes.byref(ctx))
             elif isinstance(arg, Buffer):
@@ -183,19 +187,29 @@ class HostKernels:
                 args.append(ctypes.byref(s))
             else:
                 args.append(i32(int(arg)))
-        fn = getattr(self.lib, call.function)
+        fn = getattr(self.lib, f"{call.function}_check" if check else call.function)
         fn.restype = ctypes.c_int
         status = fn(*args)
         before, after = guarded[:GUARD_BYTES], guarded[GUARD_BYTES + out_size :]
         guards = bool(np.all(before == GUARD_VALUE) and np.all(after == GUARD_VALUE))
         return status, guarded[GUARD_BYTES : GUARD_BYTES + out_size].copy(), guards
 
+    def status_of(self, check: int) -> int:
+        """hk_check_status: the hk_status a check id stands for."""
+        fn = self.lib.hk_check_status
+        fn.restype = ctypes.c_int
+        return int(fn(ctypes.c_int(check)))
+
     def run(self, layer: Layer, k: LayerConstants, inputs: Sequence[np.ndarray],
             out_shape: tuple[int, ...]) -> HostResult:
-        """One layer on one sample (inputs without the batch axis), through its C kernel."""
+        """One layer on one sample (inputs without the batch axis), through its C kernel after its
+        check, as the firmware runs it: a refused call's status is its check's, and it does not run."""
         call = kernel_call(layer, k, [x.shape for x in inputs], out_shape)
         if call is None:
             return HostResult(0, np.asarray(inputs[0], dtype=np.int8).reshape(out_shape), True)
         size = int(np.prod(out_shape))
+        check, out, guards = self.call(call, inputs, size, check=True)
+        if check != 0:
+            return HostResult(self.status_of(check), out.reshape(out_shape), guards)
         status, out, guards = self.call(call, inputs, size)
         return HostResult(status, out.reshape(out_shape), guards)

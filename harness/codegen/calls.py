@@ -47,10 +47,12 @@ class Buffer:
 
 @dataclass(frozen=True)
 class Context:
-    """The scratch-buffer context (hk_context) of `size` bytes, the kernel's get_buffer_size for
-    this call's shapes (see BUFFER_SIZES). With size 0 a NULL context is passed."""
+    """The scratch-buffer context (hk_context) of a call: the kernel whose `*_get_buffer_size` sizes
+    it and that function's arguments. Its size depends on the kernel variant the image links
+    (harness.codegen.scratch); with size 0 a NULL context is passed."""
 
-    size: int
+    kernel: str
+    args: tuple[Any, ...]
 
 
 OUTPUT = Buffer(None)
@@ -63,52 +65,7 @@ class KernelCall:
     args: tuple[Arg, ...]
 
 
-# Python mirrors of the kernels' C *_get_buffer_size (harness/firmware/kernels/src), which the
-# code generator needs to reserve scratch; tests/test_host_kernels.py checks each against its C
-# twin. The portable kernels need no scratch: a kernel that does must change both together.
 Dims3 = tuple[int, int, int]
-
-
-def conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
-    """hk_conv2d_s8_get_buffer_size."""
-    return 0
-
-
-def depthwise_conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
-    """hk_depthwise_conv2d_s8_get_buffer_size."""
-    return 0
-
-
-def pointwise_conv2d_buffer_size(input_dims: Dims3) -> int:
-    """hk_pointwise_conv2d_s8_get_buffer_size."""
-    return 0
-
-
-def fully_connected_buffer_size(input_size: int) -> int:
-    """hk_fully_connected_s8_get_buffer_size."""
-    return 0
-
-
-def mean_hw_buffer_size(input_dims: Dims3) -> int:
-    """hk_mean_hw_s8_get_buffer_size."""
-    return 0
-
-
-def requantize_buffer_size(size: int) -> int:
-    """hk_requantize_s8_get_buffer_size."""
-    return 0
-
-
-#: Each kernel that takes a context: its Python buffer size and the kinds of the C
-#: `<kernel>_get_buffer_size` arguments ("dims": const hk_dims *, "int": int32_t), in order.
-BUFFER_SIZES: dict[str, tuple[Callable[..., int], tuple[str, ...]]] = {
-    "hk_conv2d_s8": (conv2d_buffer_size, ("dims", "dims")),
-    "hk_depthwise_conv2d_s8": (depthwise_conv2d_buffer_size, ("dims", "dims")),
-    "hk_pointwise_conv2d_s8": (pointwise_conv2d_buffer_size, ("dims",)),
-    "hk_fully_connected_s8": (fully_connected_buffer_size, ("int",)),
-    "hk_mean_hw_s8": (mean_hw_buffer_size, ("dims",)),
-    "hk_requantize_s8": (requantize_buffer_size, ("int",)),
-}
 
 
 def _shape3(shape: Shape) -> Dims3:
@@ -160,7 +117,7 @@ def _weights(layer: Layer) -> tuple[CArray, CArray]:
 def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     _, kh, kw, ic = layer.int8_weights().shape
     w, b = _weights(layer)
-    ctx = Context(conv2d_buffer_size(_shape3(ins[0]), (kh, kw, ic)))
+    ctx = Context("hk_conv2d_s8", (_shape3(ins[0]), (kh, kw, ic)))
     return KernelCall("hk_conv2d_s8", (
         ctx, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         _dims("filter_dims", (kh, kw, ic)), w, b, _dims("out_dims", out), OUTPUT,
@@ -170,7 +127,7 @@ def _conv2d(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ke
 def _depthwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     kh, kw, _ = layer.int8_weights().shape
     w, b = _weights(layer)
-    ctx = Context(depthwise_conv2d_buffer_size(_shape3(ins[0]), (kh, kw, ins[0][-1])))
+    ctx = Context("hk_depthwise_conv2d_s8", (_shape3(ins[0]), (kh, kw, ins[0][-1])))
     return KernelCall("hk_depthwise_conv2d_s8", (
         ctx, _conv_params(layer, k, ins[0], (kh, kw)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         _dims("filter_dims", (kh, kw, ins[0][-1])), w, b, _dims("out_dims", out), OUTPUT,
@@ -179,7 +136,7 @@ def _depthwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) ->
 
 def _pointwise(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
     w, b = _weights(layer)
-    ctx = Context(pointwise_conv2d_buffer_size(_shape3(ins[0])))
+    ctx = Context("hk_pointwise_conv2d_s8", (_shape3(ins[0]),))
     return KernelCall("hk_pointwise_conv2d_s8", (
         ctx, _conv_params(layer, k, ins[0], (1, 1)), _quant(k), _dims("in_dims", ins[0]), Buffer(0),
         w, b, _dims("out_dims", out), OUTPUT,
@@ -190,7 +147,7 @@ def _dense(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> Ker
     out_n, in_n = layer.int8_weights().shape
     w, b = _weights(layer)
     params = CStruct("params", "hk_fc_params", (-k.input_zp, k.output_zp, _act(k)))
-    ctx = Context(fully_connected_buffer_size(in_n))
+    ctx = Context("hk_fully_connected_s8", (in_n,))
     return KernelCall("hk_fully_connected_s8", (ctx, params, _quant(k), in_n, Buffer(0), out_n, w, b, OUTPUT))
 
 
@@ -220,13 +177,13 @@ def _rescale_params(k: LayerConstants) -> CStruct:
 
 
 def _mean_hw(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    ctx = Context(mean_hw_buffer_size(_shape3(ins[0])))
+    ctx = Context("hk_mean_hw_s8", (_shape3(ins[0]),))
     return KernelCall("hk_mean_hw_s8",
                       (ctx, _rescale_params(k), _quant(k), _dims("in_dims", ins[0]), Buffer(0), OUTPUT))
 
 
 def _requantize(layer: Layer, k: LayerConstants, ins: list[Shape], out: Shape) -> KernelCall:
-    ctx = Context(requantize_buffer_size(_size(out)))
+    ctx = Context("hk_requantize_s8", (_size(out),))
     return KernelCall("hk_requantize_s8", (ctx, _rescale_params(k), _quant(k), _size(out), Buffer(0), OUTPUT))
 
 

@@ -22,6 +22,7 @@ from harness.codegen.calls import (
     KernelCall,
     kernel_call,
 )
+from harness.codegen.scratch import scratch_bytes
 from harness.model import Model
 from harness.model.constants import LayerConstants, layer_constants
 from harness.model.graph import Graph, Layer
@@ -31,8 +32,16 @@ ALIGN = 4
 
 @dataclass(frozen=True)
 class ArenaPlan:
+    """Where each activation tensor lives in the one static arena, and its size in bytes. The last
+    `scratch` bytes of it are the kernels' scratch, shared by the layers (they run one at a time)."""
+
     offsets: dict[str, int]
     size: int
+    scratch: int = 0
+
+    def with_scratch(self, scratch: int) -> ArenaPlan:
+        """This plan with `scratch` bytes (aligned) added after the activations."""
+        return ArenaPlan(self.offsets, self.size + _align(scratch), _align(scratch))
 
 
 @dataclass(frozen=True)
@@ -109,15 +118,18 @@ def _c_array(ctype: str, name: str, values: Iterable[int], per_line: int = 16) -
 class _Emitter:
     """Renders kernel calls as C: each struct and array becomes a static const declaration.
 
-    Scratch: one static buffer, `scratch`, of the largest size any call's context needs (layers
-    run one at a time, so they share it); a call whose kernel needs none gets a NULL context, as
-    the kernel contract allows (hk_nn.h)."""
+    Scratch: the arena's last bytes, after the activations (`scratch_at`), as many as the largest
+    context needs under the kernel variant `variant` (layers run one at a time, so they share
+    them); a call whose kernel needs none gets a NULL context, as the kernel contract allows."""
 
-    def __init__(self) -> None:
+    def __init__(self, variant: str, scratch_at: int) -> None:
+        self.variant = variant
+        self.scratch_at = scratch_at
         self.decls: list[str] = []
         self.weight_bytes = 0
         self.scratch_bytes = 0
         self.functions: list[str | None] = []  # each layer's kernel function, in order
+        self.checks: list[str] = []  # each layer's case of hk_model_check_layer
 
     def array(self, p: str, arr: CArray) -> str:
         name = f"{p}_{arr.name}"
@@ -133,13 +145,15 @@ class _Emitter:
         return str(int(value))  # type: ignore[call-overload]
 
     def context(self, p: str, ctx: Context) -> str:
-        if ctx.size <= 0:
+        size = scratch_bytes(self.variant, ctx)
+        if size <= 0:
             return "0"
-        self.scratch_bytes = max(self.scratch_bytes, ctx.size)
-        self.decls.append(f"static const hk_context {p}_ctx = {{scratch, {ctx.size}}};\n")
+        self.scratch_bytes = max(self.scratch_bytes, size)
+        self.decls.append(f"static const hk_context {p}_ctx = {{arena + {self.scratch_at}, {size}}};\n")
         return f"&{p}_ctx"
 
-    def call(self, p: str, call: KernelCall, buffers: list[str], output: str) -> str:
+    def arguments(self, p: str, call: KernelCall, buffers: list[str], output: str) -> str:
+        """The C argument list of `call`, declaring its structs and arrays."""
         args = []
         for arg in call.args:
             if isinstance(arg, Context):
@@ -153,7 +167,7 @@ class _Emitter:
                 args.append(f"&{p}_{arg.name}")
             else:
                 args.append(str(int(arg)))
-        return f"{call.function}({', '.join(args)})"
+        return ", ".join(args)
 
     def layer(self, p: str, graph: Graph, layer: Layer, k: LayerConstants, index: int, buffers: dict[str, str]) -> str:
         """One switch case; aliases (reshape, flatten) run no code."""
@@ -162,11 +176,14 @@ class _Emitter:
         call = kernel_call(layer, k, [graph.tensors[t].shape for t in layer.inputs], out_shape)
         self.functions.append(call.function if call is not None else None)
         if call is None:
+            self.checks.append(f"    case {index}: return HK_CHECK_OK;\n")
             return f"    case {index}: return HK_OK; /* {layer.op}: same bytes, new shape */\n"
-        c = self.call(p, call, [buffers[t] for t in layer.inputs], buffers[layer.output])
+        args = self.arguments(p, call, [buffers[t] for t in layer.inputs], buffers[layer.output])
         # One small function per layer: GCC optimizes many small functions far faster than one
         # switch holding every call (a 400-case fuzz image: 10 s -> under 1 s at -O2).
-        self.decls.append(f"__attribute__((noinline)) static hk_status {p}_run(void)\n{{\n    return {c};\n}}\n")
+        self.decls.append(f"__attribute__((noinline)) static hk_status {p}_run(void)\n{{\n"
+                          f"    return {call.function}({args});\n}}\n")
+        self.checks.append(f"    case {index}: return {call.function}_check({args});\n")
         return f"    case {index}: return {p}_run();\n"
 
 
@@ -180,8 +197,8 @@ def _source(name: str, arena_size: int, e: _Emitter, cases: list[str], outputs: 
         '#include <stdint.h>\n\n#include "hk_model.h"\n#include "hk_nn.h"\n\n',
         "#ifndef HK_BUILD_ID\n#error \"HK_BUILD_ID must be defined by the build (it heads model.c)\"\n#endif\n\n",
         f"static int8_t arena[{max(arena_size, ALIGN)}] __attribute__((aligned({ALIGN})));\n",
-        (f"/* scratch shared by the layers (the largest *_get_buffer_size) */\n"
-         f"static int8_t scratch[{_align(e.scratch_bytes)}] __attribute__((aligned({ALIGN})));\n"
+        (f"/* the kernels' scratch: the arena's last {_align(e.scratch_bytes)} bytes, from {e.scratch_at} "
+         f"(the largest *_get_buffer_size of kernels {e.variant}) */\n"
          if e.scratch_bytes else "/* no layer needs scratch: every context is NULL */\n"),
         *e.decls,
         "\n/* test inputs, quantized on the host */\n",
@@ -189,6 +206,9 @@ def _source(name: str, arena_size: int, e: _Emitter, cases: list[str], outputs: 
         "\nhk_status hk_model_run_layer(uint32_t index)\n{\n    switch (index) {\n",
         *cases,
         "    default: return HK_ERR_LAYER;\n    }\n}\n\n",
+        "hk_check_id hk_model_check_layer(uint32_t index)\n{\n    switch (index) {\n",
+        *e.checks,
+        "    default: return HK_CHECK_DIMS;\n    }\n}\n\n",
         f"static const hk_tensor_view layer_outputs[{len(outputs)}] = {{\n{views}\n}};\n\n",
         "const hk_model_desc hk_model = {\n",
         f'    "{name}",\n    HK_BUILD_ID,\n    {len(cases)},\n    {max(len(samples), 1)},\n',
@@ -198,15 +218,17 @@ def _source(name: str, arena_size: int, e: _Emitter, cases: list[str], outputs: 
     ])
 
 
-def generate(model: Model) -> GeneratedModel:
-    """model.c for a quantized zoo model (HK_BUILD_ID is defined by the build)."""
+def generate(model: Model, variant: str = "ref") -> GeneratedModel:
+    """model.c for a quantized zoo model linked with the kernel variant `variant`, whose scratch
+    sizes the arena plan holds (HK_BUILD_ID is defined by the build)."""
     graph = model.graph
     graph.validate()
-    arena = plan_arena(graph)
-    buffers = {t: f"(arena + {off})" for t, off in arena.offsets.items()}
-    e = _Emitter()
+    activations = plan_arena(graph)
+    buffers = {t: f"(arena + {off})" for t, off in activations.offsets.items()}
+    e = _Emitter(variant, activations.size)
     cases = [e.layer(f"l{i}", graph, layer, layer_constants(graph, layer), i, buffers)
              for i, layer in enumerate(graph.layers)]
+    arena = activations.with_scratch(e.scratch_bytes)
     outputs = [(buffers[l.output], graph.tensors[l.output].size) for l in graph.layers]
     samples = model.test_inputs_q.reshape(len(model.test_inputs_q), -1)
     source = _source(
@@ -216,13 +238,13 @@ def generate(model: Model) -> GeneratedModel:
     return GeneratedModel(source, arena, e.weight_bytes, tuple(e.functions))
 
 
-def generate_suite(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
+def generate_suite(name: str, suite: Sequence[SuiteCase], variant: str = "ref") -> GeneratedModel:
     """One image running each case's single layer once: inputs from flash, output to the arena.
     The image's output is the last case's, so a one-case suite prints every value it computed."""
-    e = _Emitter()
+    outputs_size = _align(max(c.graph.tensors[c.graph.layers[0].output].size for c in suite))
+    e = _Emitter(variant, outputs_size)
     cases: list[str] = []
     outputs: list[tuple[str, int]] = []
-    arena_size = _align(max(c.graph.tensors[c.graph.layers[0].output].size for c in suite))
     for i, case in enumerate(suite):
         layer = case.graph.layers[0]
         buffers: dict[str, str] = {}
@@ -233,5 +255,6 @@ def generate_suite(name: str, suite: Sequence[SuiteCase]) -> GeneratedModel:
         cases.append(e.layer(f"c{i}", case.graph, layer, case.constants, i, buffers))
         outputs.append((f"(const int8_t *){buffers[layer.output]}", case.graph.tensors[layer.output].size))
     empty = np.zeros((0, 0), dtype=np.int8)
-    source = _source(name, arena_size, e, cases, outputs, empty, "arena", 0, outputs[-1])
-    return GeneratedModel(source, ArenaPlan({}, arena_size), e.weight_bytes, tuple(e.functions))
+    arena = ArenaPlan({}, outputs_size).with_scratch(e.scratch_bytes)
+    source = _source(name, arena.size, e, cases, outputs, empty, "arena", 0, outputs[-1])
+    return GeneratedModel(source, arena, e.weight_bytes, tuple(e.functions))

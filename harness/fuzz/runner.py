@@ -26,7 +26,7 @@ from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.emu import make_emulator
 from harness.errors import FirmwareFailure, HarnessError, InputError
 from harness.fuzz.cases import KernelCase, RngDraw, build_case, draw_case
-from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
+from harness.protocol import FirmwareRun, describe_fault
 from harness.reference import crc32_of
 from harness.targets import Target
 
@@ -63,8 +63,8 @@ class FuzzFailure:
     kernels: KernelVariant = REF_KERNELS
 
     def command(self) -> str:
-        variant = "" if self.kernels.is_ref else f" --kernels {shlex.quote(str(self.kernels.directory))}"
-        return f"harness fuzz --target {self.target}{variant} --replay {shlex.quote(self.minimal.config_json())}"
+        return (f"harness fuzz --target {self.target} --kernels {self.kernels.option} "
+                f"--replay {shlex.quote(self.minimal.config_json())}")
 
 
 @dataclass
@@ -128,7 +128,8 @@ class EmulatorOracle:
 
     def run(self, cases: Sequence[KernelCase]) -> tuple[list[Outcome], FirmwareRun]:
         """Outcomes of the cases the image got through; a fault or error ends the list early."""
-        gen = generate_suite(f"fuzz_{self.target.name}", [c.suite_case() for c in cases])
+        gen = generate_suite(f"fuzz_{self.target.name}", [c.suite_case() for c in cases],
+                             self.builder.kernels.scratch_table)
         image = self.builder.build(gen.source)
         self.images += 1
         failure = None
@@ -138,6 +139,13 @@ class EmulatorOracle:
             except FirmwareFailure as e:  # a hang or lock-up is the case's; emulator trouble is raised
                 failure = str(e)
             run = emu.run
+        if run.error is not None and run.error.check is not None and run.error.layer < len(cases):
+            # refused before anything ran: the cases before it are run again without it
+            refused = run.error.layer
+            outcomes = self.run(cases[:refused])[0] if refused else []
+            if len(outcomes) == refused:
+                outcomes.append(Outcome(cases[refused], False, run.error.describe(cases[refused].op)))
+            return outcomes, run
         crcs = run.output_crcs()
         outcomes = []
         for i, case in enumerate(cases):
@@ -146,10 +154,8 @@ class EmulatorOracle:
                 ok = crc == crc32_of(case.reference())
                 outcomes.append(Outcome(case, ok, "" if ok else "output differs from the reference"))
                 continue
-            if run.error is not None and run.error[1] == i:
-                status = run.error[2]
-                meaning = KERNEL_STATUS.get(status, "?")
-                outcomes.append(Outcome(case, False, f"kernel returned status {status} ({meaning})"))
+            if run.error is not None and run.error.layer == i:
+                outcomes.append(Outcome(case, False, run.error.describe(case.op)))
             elif run.fault is not None:
                 outcomes.append(Outcome(case, False, f"firmware fault: {describe_fault(run.fault)}"))
             elif failure is not None:
@@ -236,10 +242,10 @@ def run_fuzz(
     timeout: float = DEFAULT_TIMEOUT,
     log: Log | None = None,
     firmware_dir: Path = FIRMWARE_DIR,
-    kernels: KernelVariant = REF_KERNELS,
+    kernels: KernelVariant | None = None,
 ) -> FuzzReport:
-    """Run `cases_per_op` random cases of each op on the kernel variant `kernels`; `firmware_dir`
-    lets tests fuzz a mutated tree."""
+    """Run `cases_per_op` random cases of each op on the kernel variant `kernels` (the target's own
+    when None); `firmware_dir` lets tests fuzz a mutated tree."""
     say = log or (lambda msg: None)
     start = time.monotonic()
     report = FuzzReport(per_op={op: [0, 0] for op in ops})
@@ -308,10 +314,10 @@ def replay(
     emulator: str = DEFAULT_EMULATOR,
     timeout: float = DEFAULT_TIMEOUT,
     firmware_dir: Path = FIRMWARE_DIR,
-    kernels: KernelVariant = REF_KERNELS,
+    kernels: KernelVariant | None = None,
 ) -> Replay:
-    """Run exactly one case on the emulator, with the kernel variant `kernels`, and return its full
-    output."""
+    """Run exactly one case on the emulator, with the kernel variant `kernels` (the target's own when
+    None), and return its full output."""
     from harness.fuzz.cases import case_from_json
 
     try:

@@ -2,6 +2,7 @@
 
 The code is in harness.protocol.records; this file only re-exports it."""
 from harness.protocol.records import (
+    CHECKS,
     FAULT_NAMES,
     KERNEL_STATUS,
     PROTOCOL_VERSION,
@@ -9,6 +10,7 @@ from harness.protocol.records import (
     FaultInfo,
     FirmwareRun,
     LayerCount,
+    LayerError,
     ModelInfo,
     ProtocolError,
     Record,
@@ -19,7 +21,7 @@ from harness.protocol.records import (
 )
 
 __all__ = [
-    "BootInfo", "FAULT_NAMES", "FaultInfo", "FirmwareRun", "KERNEL_STATUS", "LayerCount", "ModelInfo",
-    "PROTOCOL_VERSION", "ProtocolError", "Record", "crc32_hex", "describe_fault", "format_record",
+    "BootInfo", "CHECKS", "FAULT_NAMES", "FaultInfo", "FirmwareRun", "KERNEL_STATUS", "LayerCount", "LayerError",
+    "ModelInfo", "PROTOCOL_VERSION", "ProtocolError", "Record", "crc32_hex", "describe_fault", "format_record",
     "parse_line",
 ]

@@ -132,6 +132,28 @@ def describe_fault(fault: FaultInfo, function: str | None = None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class LayerError:
+    """An @error record. Before anything is timed the runner checks each layer's kernel arguments
+    (hk_<kernel>_check): a refused layer has `check`, the id of the failing check, and no sample.
+    While running, a kernel that returns a status other than HK_OK has the sample and no check."""
+
+    layer: int
+    status: int  # hk_status
+    sample: int | None = None
+    check: int | None = None
+
+    def describe(self, name: str) -> str:
+        """One line for people: which layer, what was refused or returned, and what it means."""
+        meaning = KERNEL_STATUS.get(self.status, "unknown status")
+        if self.check is not None:
+            check, why = CHECKS.get(self.check, (f"#{self.check}", "unknown check"))
+            return (f"layer {self.layer} '{name}' refused by its kernel's check '{check}' ({why}; "
+                    f"status {self.status}, {meaning}) before any layer ran")
+        return (f"kernel of layer {self.layer} '{name}' returned status {self.status} ({meaning}) "
+                f"on sample {self.sample}")
+
+
 @dataclass
 class FirmwareRun:
     """Everything one firmware run reported, assembled from its records."""
@@ -144,7 +166,7 @@ class FirmwareRun:
     stack_used: int | None = None
     stack_size: int | None = None
     fault: FaultInfo | None = None
-    error: tuple[int, int, int] | None = None  # (sample, layer, kernel status)
+    error: LayerError | None = None
     transcript: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)  # records that arrived more than once
 
@@ -186,7 +208,9 @@ class FirmwareRun:
         elif kind == "logits":
             self.logits[rec.int("sample")] = rec.ints("v")
         elif kind == "error":
-            self.error = (rec.int("sample"), rec.int("layer"), rec.int("status"))
+            self.error = LayerError(rec.int("layer"), rec.int("status"),
+                                    rec.int("sample") if "sample" in rec.fields else None,
+                                    rec.int("check") if "check" in rec.fields else None)
         elif kind == "fault":
             registers = ("exception", "pc", "lr", "xpsr", "cfsr", "hfsr", "mmfar", "bfar")
             self.fault = FaultInfo(*(rec.int(k) for k in registers))
@@ -215,4 +239,21 @@ KERNEL_STATUS = {
     3: "a zero point, multiplier, shift or activation bound is out of range",
     4: "the scratch buffer is missing or too small",
     5: "the model has no layer with that index",
+}
+
+#: Check ids (hk_check_id in hk_nn_types.h, HK_CHECK_<NAME>): the name and what failed.
+CHECKS = {
+    1: ("pointer", "a required pointer is NULL"),
+    2: ("dims", "a dimension or element count is not positive"),
+    3: ("offset", "a zero-point offset is out of range"),
+    4: ("activation", "an activation bound is outside int8, or min > max"),
+    5: ("quant_count", "the requantizer count is neither 1 nor the channel count"),
+    6: ("rounding", "the requantizer rounding is neither double nor single"),
+    7: ("requantizer", "a negative multiplier or a shift outside [-31, 30]"),
+    8: ("window", "a kernel, stride or dilation below 1, a bad padding, or a window larger than the padded input"),
+    9: ("output_shape", "the output shape is not what the input and window give"),
+    10: ("channels", "channel counts that disagree"),
+    11: ("limit", "a size beyond the kernel's limit"),
+    12: ("parameter", "an op's own parameter is out of range"),
+    13: ("scratch", "the scratch context is missing or smaller than the kernel's *_get_buffer_size"),
 }

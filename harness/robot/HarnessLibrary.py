@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from robot.api import logger
 
-from harness.build import REF, Firmware
+from harness.build import Firmware
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator
 from harness.errors import Problem
@@ -46,10 +46,10 @@ class HarnessLibrary:
         self._evidence: Path | None = None
 
     # ------------------------------------------------------------------ build and run
-    def build_firmware(self, model: str, target: str = DEFAULT_TARGET, kernels: str = REF) -> str:
-        """Build (or take from the cache) the firmware of `model` for `target` with `kernels`: ref (the
-        project's kernels) or a kernel variant's folder of C files, as `harness run --kernels`;
-        returns the ELF path."""
+    def build_firmware(self, model: str, target: str = DEFAULT_TARGET, kernels: str | None = None) -> str:
+        """Build (or take from the cache) the firmware of `model` for `target` with `kernels`: ref, dsp
+        or a kernel variant's folder of C files, as `harness run --kernels` (default: the target's
+        own); returns the ELF path."""
         self._target = get_target(target)
         self._model, _, self._firmware = build(model, target, kernels=kernels)
         return str(self._firmware.elf)
@@ -88,7 +88,7 @@ class HarnessLibrary:
             self._emulator = None
 
     def run_model_and_verify(self, model: str, target: str = DEFAULT_TARGET,
-                             emulator: str = DEFAULT_EMULATOR, kernels: str = REF) -> dict[str, Any]:
+                             emulator: str = DEFAULT_EMULATOR, kernels: str | None = None) -> dict[str, Any]:
         """Build (with `kernels`, as `Build Firmware`), emulate and verify `model` as `harness run`
         does; fails unless it verifies. Returns the JSON report as a dictionary."""
         report = run_model(model, target, emulator, kernels=kernels)

@@ -16,7 +16,7 @@ import numpy as np
 from harness.build.elfinfo import function_at
 from harness.errors import Problem
 from harness.model import Model
-from harness.protocol import KERNEL_STATUS, FirmwareRun, describe_fault
+from harness.protocol import FirmwareRun, describe_fault
 from harness.quant import dequantize
 from harness.reference import Reference
 
@@ -151,12 +151,12 @@ def _check_ending(v: Verdict, model: Model, run: FirmwareRun, ended: Problem | N
                         "the fault registers and function are above; the UART transcript has the records before it"))
         return False
     if run.error is not None:
-        sample, layer, status = run.error
+        layer = run.error.layer
         name = names[layer] if layer < len(names) else f"#{layer}"
-        v.check("finished", False, "a kernel returned an error status",
-                Problem("error", f"kernel of layer {layer} '{name}' returned status {status} "
-                                 f"({KERNEL_STATUS.get(status, 'unknown status')}) on sample {sample}",
-                        "check the generated parameters of that layer against the kernel's ranges"))
+        what = "a layer's kernel check refused it" if run.error.check is not None else "a kernel returned an error"
+        v.check("finished", False, what,
+                Problem("error", run.error.describe(name),
+                        "check the generated parameters of that layer against the kernel's ranges (hk_nn.h)"))
         return False
     if ended is not None:
         v.check("finished", None if ended.party != "firmware" else False, ended.message, ended)

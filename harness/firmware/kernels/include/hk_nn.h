@@ -32,20 +32,26 @@
  * - **Bias** may be NULL, which means a zero bias. It is never checked otherwise.
  * - **Sizes are not checked against buffers.** The kernel trusts that every pointer addresses as
  *   many values as its dims say; it cannot know the buffers' real sizes.
- * - **Validate, then write.** Every check runs before the first write, so a call that returns
- *   anything other than HK_OK leaves the output untouched. The checks run in the order each
- *   block lists them, and the first that fails decides the status.
- * - **Statuses** (hk_status in hk_nn_types.h): HK_OK; HK_ERR_NULL for a required pointer that is
+ * - **Checked once, before timing.** Each kernel hk_X has a companion hk_X_check taking the same
+ *   arguments: it runs the checks the kernel's block lists, in that order, and returns the id of
+ *   the first that fails (hk_check_id, hk_nn_types.h), or HK_CHECK_OK; it writes nothing. The
+ *   kernel itself checks nothing and returns HK_OK: call it only with arguments its check
+ *   accepted. The runner checks every layer of the model once, before the first timed call, and a
+ *   refused layer ends the run with an @error record naming the layer and the check, so the
+ *   per-layer counts are the kernels' work alone. The checks are the contract: a kernel variant
+ *   replaces kernels, never their checks.
+ * - **Statuses** (hk_status in hk_nn_types.h, from a check id by hk_check_status): HK_OK; HK_ERR_NULL for a required pointer that is
  *   NULL; HK_ERR_DIMS for a non-positive size or shapes that disagree; HK_ERR_QUANT for a zero
  *   point, multiplier, shift, activation bound or other quantization parameter (pad2d's fill,
  *   add's left_shift, softmax's diff_min) out of range; HK_ERR_BUFFER for scratch that is
- *   missing or too small (see Scratch). HK_ERR_LAYER is the runtime's, never a kernel's.
+ *   missing or too small (see Scratch). HK_ERR_LAYER is the runtime's, never a check's.
  * - **Scratch** (hk_context, the CMSIS-NN pattern): a kernel that takes ctx needs
  *   *_get_buffer_size(...) bytes of scratch for its shapes, which the caller provides (no kernel
- *   allocates). Its last check: when that size is > 0, ctx must not be NULL, ctx->buf must not be
- *   NULL and ctx->size must be at least that size, else HK_ERR_BUFFER; when it is 0, ctx is not
- *   read and may be NULL. The portable kernels need 0 for every shape, so today they never
- *   return HK_ERR_BUFFER; an optimized kernel that needs scratch keeps the same contract.
+ *   allocates). Its check's last step asks the kernel's public *_get_buffer_size (so, the
+ *   linked variant's): when that size is > 0, ctx must not be NULL, ctx->buf must not be NULL
+ *   and ctx->size must be at least that size, else HK_CHECK_SCRATCH (HK_ERR_BUFFER); when it is
+ *   0, ctx is not read and may be NULL. The portable kernels need 0 for every shape; the code
+ *   generator places the scratch a variant asks for at the end of the model's arena.
  * - **Aliasing.** Unless a block says the output may equal an input, the output must not overlap
  *   any input. No kernel allocates, keeps state between calls or uses floating point.
  */
@@ -53,6 +59,10 @@
 #define HK_NN_H
 
 #include "hk_nn_types.h"
+
+/** @brief The hk_status a check id stands for: HK_OK for HK_CHECK_OK, else the HK_ERR_* its
+ *         enumerator names (hk_nn_types.h). */
+hk_status hk_check_status(hk_check_id check);
 
 /**
  * @brief 2-D convolution with stride, dilation and explicit zero-point padding; per-tensor or
@@ -87,7 +97,7 @@
  * == input_dims->c; the scratch context against hk_conv2d_s8_get_buffer_size(input_dims,
  * filter_dims).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, filter, output, filter_dims, params, input_dims, output_dims,
  *                      quant or one of quant's arrays is NULL
  * @retval HK_ERR_DIMS  a dimension of input_dims or output_dims <= 0; KH, KW, a stride or a
@@ -103,6 +113,13 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
                        const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
                        const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
                        int8_t *output);
+
+/** @brief The checks of hk_conv2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_conv2d_s8_check(const hk_context *ctx, const hk_conv_params *params, const hk_quant *quant,
+                               const hk_dims *input_dims, const int8_t *input, const hk_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias, const hk_dims *output_dims,
+                               int8_t *output);
 
 /**
  * @brief Scratch bytes hk_conv2d_s8 needs for these shapes: the size of the context it must be
@@ -140,7 +157,7 @@ int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *f
  * input_dims->c and C_OUT % C_IN == 0; then the scratch context against
  * hk_depthwise_conv2d_s8_get_buffer_size(input_dims, filter_dims).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  as for hk_conv2d_s8
  * @retval HK_ERR_DIMS  as for hk_conv2d_s8, and C_OUT not a multiple of C_IN (C_OUT < C_IN
  *                      included)
@@ -152,6 +169,14 @@ hk_status hk_depthwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const int8_t *input, const hk_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output);
+
+/** @brief The checks of hk_depthwise_conv2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_depthwise_conv2d_s8_check(const hk_context *ctx, const hk_conv_params *params,
+                                         const hk_quant *quant, const hk_dims *input_dims,
+                                         const int8_t *input, const hk_dims *filter_dims,
+                                         const int8_t *filter, const int32_t *bias,
+                                         const hk_dims *output_dims, int8_t *output);
 
 /**
  * @brief Scratch bytes hk_depthwise_conv2d_s8 needs for these shapes: the size of the context it must be
@@ -188,7 +213,7 @@ int32_t hk_depthwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const 
  * to OH and OW, with KH = KW = 1; then every padding == 0; then the scratch context against
  * hk_pointwise_conv2d_s8_get_buffer_size(input_dims).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, filter, output, params, input_dims, output_dims, quant or one of
  *                      quant's arrays is NULL
  * @retval HK_ERR_DIMS  a dimension <= 0; a stride or dilation < 1; a padding that is not zero;
@@ -200,6 +225,13 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const hk_quant *quant, const hk_dims *input_dims,
                                  const int8_t *input, const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output);
+
+/** @brief The checks of hk_pointwise_conv2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_pointwise_conv2d_s8_check(const hk_context *ctx, const hk_conv_params *params,
+                                         const hk_quant *quant, const hk_dims *input_dims,
+                                         const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                         const hk_dims *output_dims, int8_t *output);
 
 /**
  * @brief Scratch bytes hk_pointwise_conv2d_s8 needs for this input: the size of the context
@@ -231,7 +263,7 @@ int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims);
  * the offsets in range; the activation; quant, its arrays, its count, rounding and values; the
  * scratch context against hk_fully_connected_s8_get_buffer_size(input_size).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  params, input, weights, output, quant or one of quant's arrays is NULL
  * @retval HK_ERR_DIMS  input_size or output_size <= 0
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor
@@ -244,6 +276,13 @@ hk_status hk_fully_connected_s8(const hk_context *ctx, const hk_fc_params *param
                                 const hk_quant *quant, int32_t input_size, const int8_t *input,
                                 int32_t output_size, const int8_t *weights, const int32_t *bias,
                                 int8_t *output);
+
+/** @brief The checks of hk_fully_connected_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_fully_connected_s8_check(const hk_context *ctx, const hk_fc_params *params,
+                                        const hk_quant *quant, int32_t input_size, const int8_t *input,
+                                        int32_t output_size, const int8_t *weights, const int32_t *bias,
+                                        int8_t *output);
 
 /**
  * @brief Scratch bytes hk_fully_connected_s8 needs for this input size: the size of the
@@ -275,7 +314,7 @@ int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size);
  * padding.bottom < PH, padding.left and padding.right < PW; PH, PW and the stride >= 1, every
  * padding >= 0, the padded input at least as large as the window, OH and OW as above.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, output, params, pool, input_dims or output_dims is NULL
  * @retval HK_ERR_DIMS  a dimension <= 0; output channels unlike the input's; a padding as large
  *                      as the window or negative; PH, PW or a stride < 1; a window larger than
@@ -285,6 +324,12 @@ int32_t hk_fully_connected_s8_get_buffer_size(int32_t input_size);
 hk_status hk_maxpool2d_s8(const hk_pool_params *params, const hk_dims *input_dims,
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output);
+
+/** @brief The checks of hk_maxpool2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_maxpool2d_s8_check(const hk_pool_params *params, const hk_dims *input_dims,
+                                  const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
+                                  int8_t *output);
 
 /**
  * @brief Average pooling per channel: the mean of the in-bounds values of each window (padded
@@ -312,6 +357,12 @@ hk_status hk_avgpool2d_s8(const hk_pool_params *params, const hk_dims *input_dim
                           const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
                           int8_t *output);
 
+/** @brief The checks of hk_avgpool2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_avgpool2d_s8_check(const hk_pool_params *params, const hk_dims *input_dims,
+                                  const int8_t *input, const hk_hw *pool, const hk_dims *output_dims,
+                                  int8_t *output);
+
 /**
  * @brief Global average pooling: per channel, the mean over H and W of the raw int8 values,
  *        rounded half away from zero as in hk_avgpool2d_s8; the output keeps the input's grid.
@@ -325,11 +376,15 @@ hk_status hk_avgpool2d_s8(const hk_pool_params *params, const hk_dims *input_dim
  *
  * Checks, in order: input, output not NULL; input_dims not NULL and each of h, w, c > 0.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, output or input_dims is NULL
  * @retval HK_ERR_DIMS  a dimension of input_dims <= 0
  */
 hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input, int8_t *output);
+
+/** @brief The checks of hk_global_avgpool2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_global_avgpool2d_s8_check(const hk_dims *input_dims, const int8_t *input, int8_t *output);
 
 /** @brief The largest H * W hk_mean_hw_s8 accepts (2^23): the int32 sum of that many values of
  *         (input + input_offset), each within [-255, 255], cannot overflow. */
@@ -359,7 +414,7 @@ hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input,
  * arrays, its count, rounding and values; the scratch context against
  * hk_mean_hw_s8_get_buffer_size(input_dims).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, output, input_dims, params, quant or one of quant's arrays is NULL
  * @retval HK_ERR_DIMS  a dimension of input_dims <= 0; H * W > HK_MEAN_HW_MAX_COUNT
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count neither 1 nor C;
@@ -369,6 +424,11 @@ hk_status hk_global_avgpool2d_s8(const hk_dims *input_dims, const int8_t *input,
  */
 hk_status hk_mean_hw_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
                         const hk_dims *input_dims, const int8_t *input, int8_t *output);
+
+/** @brief The checks of hk_mean_hw_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_mean_hw_s8_check(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                                const hk_dims *input_dims, const int8_t *input, int8_t *output);
 
 /**
  * @brief Scratch bytes hk_mean_hw_s8 needs for this input: the size of the context it must be
@@ -400,7 +460,7 @@ int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims);
  * activation; quant, its arrays, its count (1), rounding and value; the scratch context against
  * hk_requantize_s8_get_buffer_size(size).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, output, params, quant or one of quant's arrays is NULL
  * @retval HK_ERR_DIMS  size <= 0
  * @retval HK_ERR_QUANT an offset or activation bound out of range; quant->count other than 1;
@@ -410,6 +470,11 @@ int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims);
  */
 hk_status hk_requantize_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
                            int32_t size, const int8_t *input, int8_t *output);
+
+/** @brief The checks of hk_requantize_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_requantize_s8_check(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
+                                   int32_t size, const int8_t *input, int8_t *output);
 
 /**
  * @brief Scratch bytes hk_requantize_s8 needs for this size: the size of the context it must be
@@ -430,13 +495,18 @@ int32_t hk_requantize_s8_get_buffer_size(int32_t size);
  *
  * Checks, in order: input, output not NULL; size > 0; activation not NULL and in range.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, output or activation is NULL
  * @retval HK_ERR_DIMS  size <= 0
  * @retval HK_ERR_QUANT an activation bound out of range
  */
 hk_status hk_relu_s8(int32_t size, const int8_t *input, const hk_activation *activation,
                      int8_t *output);
+
+/** @brief The checks of hk_relu_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_relu_s8_check(int32_t size, const int8_t *input, const hk_activation *activation,
+                             int8_t *output);
 
 /**
  * @brief Constant 2-D padding: the input copied into the middle of the output, every other
@@ -452,13 +522,18 @@ hk_status hk_relu_s8(int32_t size, const int8_t *input, const hk_activation *act
  * Checks, in order: input, padding, output not NULL; input_dims and output_dims not NULL and
  * each of h, w, c > 0; fill in [-128, 127]; every padding >= 0 and output_dims exactly as above.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, padding, output, input_dims or output_dims is NULL
  * @retval HK_ERR_DIMS  a dimension <= 0; a negative padding; output_dims not as above
  * @retval HK_ERR_QUANT fill outside [-128, 127]
  */
 hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
                       int32_t fill, const hk_dims *output_dims, int8_t *output);
+
+/** @brief The checks of hk_pad2d_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_pad2d_s8_check(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
+                              int32_t fill, const hk_dims *output_dims, int8_t *output);
 
 /**
  * @brief Elementwise sum of two int8 tensors of the same size on different grids (TFLite ADD).
@@ -479,13 +554,18 @@ hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_p
  * three multipliers >= 0 and shifts in [HK_SHIFT_MIN, HK_SHIFT_MAX]; left_shift in [0, 23] (so
  * that the shifted (value + offset), at most 9 bits, stays within int32).
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  params, input1, input2 or output is NULL
  * @retval HK_ERR_DIMS  size <= 0
  * @retval HK_ERR_QUANT an offset, activation bound, multiplier, shift or left_shift out of range
  */
 hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
                     int8_t *output);
+
+/** @brief The checks of hk_add_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_add_s8_check(const hk_add_params *params, int32_t size, const int8_t *input1,
+                            const int8_t *input2, int8_t *output);
 
 /**
  * @brief Softmax over each row, bit-exact with TFLite's reference integer softmax. The output
@@ -506,7 +586,7 @@ hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *inp
  * Checks, in order: params, input, output not NULL; rows > 0 and depth in [1, 4095];
  * input_multiplier >= 0, input_left_shift in [0, 31] (not the HK_SHIFT range), diff_min <= 0.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  params, input or output is NULL
  * @retval HK_ERR_DIMS  rows <= 0, depth <= 0 or depth > 4095
  * @retval HK_ERR_QUANT a negative input_multiplier, input_left_shift outside [0, 31], or a
@@ -514,6 +594,11 @@ hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *inp
  */
 hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                         int8_t *output);
+
+/** @brief The checks of hk_softmax_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_softmax_s8_check(const hk_softmax_params *params, int32_t rows, int32_t depth,
+                                const int8_t *input, int8_t *output);
 
 /**
  * @brief Lookup-table activation (sigmoid, tanh, ...): output[i] = table[input[i] + 128]. The
@@ -526,10 +611,14 @@ hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t d
  *
  * Checks, in order: input, table, output not NULL; size > 0.
  *
- * @return HK_OK, or the status of the first failing check:
+ * @return HK_OK. Its check returns HK_CHECK_OK, or a failing check whose status is:
  * @retval HK_ERR_NULL  input, table or output is NULL
  * @retval HK_ERR_DIMS  size <= 0
  */
 hk_status hk_lut_s8(int32_t size, const int8_t *input, const int8_t *table, int8_t *output);
+
+/** @brief The checks of hk_lut_s8, as its block lists them, in order: HK_CHECK_OK, or the id of the
+ *         first that fails (hk_check_status gives its status). */
+hk_check_id hk_lut_s8_check(int32_t size, const int8_t *input, const int8_t *table, int8_t *output);
 
 #endif

@@ -21,6 +21,30 @@ typedef enum {
                             hk_model_run_layer; never a kernel's) */
 } hk_status;
 
+/** @brief Which check of a kernel's contract failed: what hk_<kernel>_check returns (hk_nn.h),
+ *         HK_CHECK_OK when every check passed. The runner prints it in its @error record
+ *         (`check=`), so a refused layer says what was wrong with it; hk_check_status gives the
+ *         hk_status each id stands for. harness/protocol/records.py mirrors the names. */
+typedef enum {
+    HK_CHECK_OK = 0,           /**< every check passed (HK_OK) */
+    HK_CHECK_POINTER = 1,      /**< a required pointer is NULL (HK_ERR_NULL) */
+    HK_CHECK_DIMS = 2,         /**< a dimension or element count is not positive (HK_ERR_DIMS) */
+    HK_CHECK_OFFSET = 3,       /**< a zero-point offset is out of range (HK_ERR_QUANT) */
+    HK_CHECK_ACTIVATION = 4,   /**< an activation bound is outside int8, or min > max (HK_ERR_QUANT) */
+    HK_CHECK_QUANT_COUNT = 5,  /**< the requantizer count is neither 1 nor the channels (HK_ERR_QUANT) */
+    HK_CHECK_ROUNDING = 6,     /**< the requantizer rounding is neither double nor single (HK_ERR_QUANT) */
+    HK_CHECK_REQUANTIZER = 7,  /**< a negative multiplier or a shift outside [-31, 30] (HK_ERR_QUANT) */
+    HK_CHECK_WINDOW = 8,       /**< a kernel, stride or dilation < 1, a bad padding, or a window larger
+                                    than the padded input (HK_ERR_DIMS) */
+    HK_CHECK_OUTPUT_SHAPE = 9, /**< the output dims are not what the input and window give (HK_ERR_DIMS) */
+    HK_CHECK_CHANNELS = 10,    /**< channel counts that disagree (HK_ERR_DIMS) */
+    HK_CHECK_LIMIT = 11,       /**< a size beyond the kernel's limit: softmax depth, mean H * W (HK_ERR_DIMS) */
+    HK_CHECK_PARAMETER = 12,   /**< an op's own parameter out of range: pad fill, add left_shift,
+                                    softmax's multiplier, shift or diff_min (HK_ERR_QUANT) */
+    HK_CHECK_SCRATCH = 13      /**< the scratch context is missing or smaller than the kernel's
+                                    *_get_buffer_size (HK_ERR_BUFFER) */
+} hk_check_id;
+
 /** @brief The shape of an NHWC activation tensor of batch 1, or a filter's (KH, KW, C_IN). */
 typedef struct {
     int32_t h; /**< rows (height); for a filter, KH */

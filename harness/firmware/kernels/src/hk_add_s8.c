@@ -1,38 +1,12 @@
 /* Portable int8 elementwise add of two tensors on different grids (TFLite ADD semantics). */
-#include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
 #include "hk_weak.h"
-
-#define HK_ADD_MAX_LEFT_SHIFT 23 /* (q - zp) spans 9 bits: 9 + 23 stays inside int32 */
-
-static int hk_requant_ok(int32_t multiplier, int32_t shift)
-{
-    return multiplier >= 0 && shift >= HK_SHIFT_MIN && shift <= HK_SHIFT_MAX;
-}
 
 HK_WEAK
 hk_status hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
                     int8_t *output)
 {
-    if (params == 0 || input1 == 0 || input2 == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    if (size <= 0) {
-        return HK_ERR_DIMS;
-    }
-    hk_status st;
-    if ((st = hk_check_offsets(params->input1_offset, params->output_offset)) != HK_OK ||
-        (st = hk_check_offsets(params->input2_offset, params->output_offset)) != HK_OK ||
-        (st = hk_check_activation(&params->activation)) != HK_OK) {
-        return st;
-    }
-    if (!hk_requant_ok(params->input1_multiplier, params->input1_shift) ||
-        !hk_requant_ok(params->input2_multiplier, params->input2_shift) ||
-        !hk_requant_ok(params->output_multiplier, params->output_shift) || params->left_shift < 0 ||
-        params->left_shift > HK_ADD_MAX_LEFT_SHIFT) {
-        return HK_ERR_QUANT;
-    }
     for (int32_t i = 0; i < size; i++) {
         const uint32_t a_shifted = (uint32_t)((int32_t)input1[i] + params->input1_offset) << params->left_shift;
         const uint32_t b_shifted = (uint32_t)((int32_t)input2[i] + params->input2_offset) << params->left_shift;

@@ -1,43 +1,21 @@
 /* Portable int8 mean over H and W onto another grid (TFLite MEAN): per channel, the int32 sum of
  * (value - zero point), requantized by input_scale / (output_scale * H * W). */
-#include "hk_check.h"
 #include "hk_nn.h"
 #include "hk_requant.h"
 #include "hk_weak.h"
 
-/* The scratch this kernel needs for these shapes. Its own check calls this, not the public
- * function below, which a kernel variant may replace (hk_weak.h). */
-static int32_t buffer_size(const hk_dims *input_dims)
+HK_WEAK
+int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims)
 {
     (void)input_dims;
     return 0;
 }
 
 HK_WEAK
-int32_t hk_mean_hw_s8_get_buffer_size(const hk_dims *input_dims)
-{
-    return buffer_size(input_dims);
-}
-
-HK_WEAK
 hk_status hk_mean_hw_s8(const hk_context *ctx, const hk_fc_params *params, const hk_quant *quant,
                         const hk_dims *input_dims, const int8_t *input, int8_t *output)
 {
-    if (input == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    hk_status st = hk_check_dims(input_dims);
-    if (st != HK_OK) {
-        return st;
-    }
-    /* H * W <= 2^23, tested without forming a product that could overflow */
-    if (input_dims->h > HK_MEAN_HW_MAX_COUNT / input_dims->w) {
-        return HK_ERR_DIMS;
-    }
-    if ((st = hk_check_rescale(params, quant, input_dims->c)) != HK_OK ||
-        (st = hk_check_context(ctx, buffer_size(input_dims))) != HK_OK) {
-        return st;
-    }
+    (void)ctx;
     const int32_t count = input_dims->h * input_dims->w, c = input_dims->c;
     const int32_t input_offset = params->input_offset, output_offset = params->output_offset;
     const int32_t lo = params->activation.min, hi = params->activation.max;

@@ -1,29 +1,11 @@
 /* Constant 2-D padding of an NHWC tensor with the input zero point. */
-#include "hk_check.h"
 #include "hk_nn.h"
-#include "hk_requant.h"
 #include "hk_weak.h"
 
 HK_WEAK
 hk_status hk_pad2d_s8(const hk_dims *input_dims, const int8_t *input, const hk_padding *padding,
                       int32_t fill, const hk_dims *output_dims, int8_t *output)
 {
-    if (input == 0 || padding == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    hk_status st;
-    if ((st = hk_check_dims(input_dims)) != HK_OK || (st = hk_check_dims(output_dims)) != HK_OK) {
-        return st;
-    }
-    if (fill < HK_INT8_MIN || fill > HK_INT8_MAX) {
-        return HK_ERR_QUANT;
-    }
-    if (padding->top < 0 || padding->bottom < 0 || padding->left < 0 || padding->right < 0 ||
-        output_dims->h != input_dims->h + padding->top + padding->bottom ||
-        output_dims->w != input_dims->w + padding->left + padding->right ||
-        output_dims->c != input_dims->c) {
-        return HK_ERR_DIMS;
-    }
     const int32_t c = input_dims->c;
     for (int32_t oy = 0; oy < output_dims->h; oy++) {
         const int32_t iy = oy - padding->top;

@@ -7,7 +7,6 @@
 
 #define DIFF_INTEGER_BITS 5
 #define SUM_INTEGER_BITS 12
-#define MAX_DEPTH 4095 /* the Q12.19 sum of `depth` values of at most 1.0 must stay below 4096 */
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT for a positive exponent. */
 static int32_t sat_shift_left(int32_t x, int32_t exponent)
@@ -76,16 +75,6 @@ HK_WEAK
 hk_status hk_softmax_s8(const hk_softmax_params *params, int32_t rows, int32_t depth, const int8_t *input,
                         int8_t *output)
 {
-    if (params == 0 || input == 0 || output == 0) {
-        return HK_ERR_NULL;
-    }
-    if (rows <= 0 || depth <= 0 || depth > MAX_DEPTH) {
-        return HK_ERR_DIMS;
-    }
-    if (params->input_multiplier < 0 || params->input_left_shift < 0 || params->input_left_shift > 31 ||
-        params->diff_min > 0) {
-        return HK_ERR_QUANT;
-    }
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *x = input + r * depth;
         int8_t *y = output + r * depth;

@@ -29,7 +29,11 @@ typedef struct {
 
 extern const hk_model_desc hk_model;
 
-/* Run layer `index` of the schedule on the arena. */
+/* Run layer `index` of the schedule on the arena (its kernel does not check its arguments). */
 hk_status hk_model_run_layer(uint32_t index);
+
+/* The checks of layer `index`'s kernel call (hk_<kernel>_check): HK_CHECK_OK, or the id of the
+ * first that fails. The runner asks once per layer, before anything is timed. */
+hk_check_id hk_model_check_layer(uint32_t index);
 
 #endif

@@ -1,11 +1,12 @@
-/* The runner: announce board, counter and model, run every test sample through every layer
- * timing each one (and checksumming what it wrote, outside the timed span), print the logits,
- * and finish with a status record. */
+/* The runner: announce board, counter and model, check every layer's kernel arguments once, run
+ * every test sample through every layer timing each one (and checksumming what it wrote, outside
+ * the timed span), print the logits, and finish with a status record. */
 #include <stdint.h>
 
 #include "hk_counter.h"
 #include "hk_crc32.h"
 #include "hk_model.h"
+#include "hk_nn.h"
 #include "hk_platform.h"
 #include "hk_record.h"
 #include "hk_runner.h"
@@ -54,10 +55,27 @@ static void announce(hk_counter_kind counter)
     hk_rec_end();
 }
 
+/* The kernels check nothing themselves (hk_nn.h): their checks run here, outside every timed span. */
+static void check_layers(void)
+{
+    for (uint32_t layer = 0; layer < hk_model.num_layers; layer++) {
+        const hk_check_id check = hk_model_check_layer(layer);
+        if (check != HK_CHECK_OK) {
+            hk_rec_begin("error");
+            hk_rec_u32("layer", layer);
+            hk_rec_u32("status", (uint32_t)hk_check_status(check));
+            hk_rec_u32("check", (uint32_t)check);
+            hk_rec_end();
+            hk_runner_finish("error");
+        }
+    }
+}
+
 int main(void)
 {
     hk_platform_init();
     announce(hk_counter_init());
+    check_layers();
     for (uint32_t s = 0; s < hk_model.num_samples; s++) {
         const int8_t *sample = hk_model.samples + s * hk_model.input_size;
         for (uint32_t i = 0; i < hk_model.input_size; i++) {
