@@ -5,11 +5,9 @@
  * binding: a ref function's symbol is WEAK, a variant's GLOBAL, which is how the harness reports
  * which layers ran on which variant.
  *
- * Only definitions carry it, never the declarations in the public headers, and never a static
- * helper. A kernel that needs one of its own public functions (its *_get_buffer_size) calls a
- * static twin instead, so that it keeps its own answer and its code is what it was without the
- * attribute. A variant's sources are compiled with HK_WEAK defined empty: a ref file copied into
- * a variant defines strong functions as it is. */
+ * Only definitions carry it, never the declarations in the public headers, a static helper or a
+ * check (hk_check.c: the checks are the contract, not a kernel). A variant's sources are compiled
+ * with HK_WEAK defined empty: a ref file copied into a variant defines strong functions as it is. */
 #ifndef HK_WEAK_H
 #define HK_WEAK_H
 
