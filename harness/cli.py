@@ -17,7 +17,7 @@ from types import FrameType
 from typing import NoReturn, TypeVar
 
 from harness import __version__
-from harness.build import kernel_variant, variant_for
+from harness.build import KernelVariant, kernel_variant, kernel_variants, variant_for
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu.backends import BACKENDS
 from harness.errors import (
@@ -54,6 +54,11 @@ EXIT_STATUS = (
 
 def _progress(msg: str) -> None:
     print(f"harness: {msg}", file=sys.stderr, flush=True)
+
+
+def _progress_of(variant: KernelVariant) -> Callable[[str], None]:
+    """Progress lines that name the kernel variant they are about (a run of several)."""
+    return lambda msg: _progress(f"kernels {variant.name}: {msg}")
 
 
 def _write_json(path: str, data: object) -> None:
@@ -280,11 +285,13 @@ def cmd_golden(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Per-layer counts (in the counter's unit) with footprint and provenance; optional baseline gate."""
-    from harness.bench import run_bench
-    from harness.bench.baseline import baseline_path, compare, write_baseline
+    """Per-layer counts (in the counter's unit) with footprint and provenance; optional baseline gate.
+    With several kernel variants each is measured, reported and gated (by its own baseline), then
+    they are compared model by model."""
+    from harness.bench.baseline import Comparison, baseline_path, compare, write_baseline
+    from harness.bench.kernels_compared import compare_variants, run_variants
     from harness.report import bench as render
-    from harness.report.plots import plot_bench
+    from harness.report.plots import plot_bench, plot_variants
     from harness.targets import get_target
 
     if args.suite:
@@ -307,41 +314,90 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"unknown model(s) {', '.join(unknown)}",
                          f"choose from: {', '.join(ZOO)}; or give the path of a model file (*.py)")
     names = known
-    _check_outputs(args.csv, args.json, args.md, args.html, plots=(args.plot,))
     target = get_target(args.target)
-    kernels = variant_for(target, args.kernels)
+    variants = args.kernels or (variant_for(target, None),)
+    several = len(variants) > 1
+    if several and args.html:
+        raise InputError(f"--html shows one kernel variant; --kernels names {len(variants)}",
+                         "write the comparison with --md or --json, or one --html per variant")
+    _check_outputs(args.csv, args.json, args.md, args.html, plots=(args.plot,))
+
+    def baseline_of(directory: str, variant: KernelVariant) -> Path:
+        return baseline_path(Path(directory) if directory else None, target.name, variant)
+
     for directory in (args.baseline, args.update_baseline):
-        if directory is not None:  # a baseline that cannot be read or replaced is refused before the bench
-            check_readable_text(baseline_path(Path(directory) if directory else None, target.name))
-    if args.update_baseline is not None:
-        if not kernels.is_ref:
-            raise InputError(f"--update-baseline records the ref kernels' counts, not those of --kernels "
-                             f"{kernels.name}", "compare a variant with the baseline by --baseline")
-        check_replaceable(baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name))
-    report = run_bench(names, target, args.emulator, args.timeout, log=_progress, kernels=kernels)
-    print(render.render_text(report), end="")
-    comparison = None
+        for variant in variants if directory is not None else ():
+            check_readable_text(baseline_of(directory, variant))  # refused before the bench, not after
     if args.baseline is not None:
-        comparison = compare(report, baseline_path(Path(args.baseline) if args.baseline else None, target.name),
-                             args.tolerance)
-        print()
-        print("\n".join(comparison.lines()))
+        for variant in variants:
+            _check_baseline(baseline_of(args.baseline, variant), variant, target.name)
     if args.update_baseline is not None:
-        path = baseline_path(Path(args.update_baseline) if args.update_baseline else None, target.name)
-        written = write_baseline(report, path)
-        print(f"\nbaseline {path}: recorded {', '.join(written)}")
-    outputs = ((args.csv, render.to_csv(report)), (args.md, render.render_markdown(report, comparison)),
-               (args.html, render.render_html(report, comparison)))
-    for path, text in outputs:
-        if path:
-            write_output(path, text)
-            _progress(f"wrote {path}")
+        for variant in variants:
+            check_replaceable(baseline_of(args.update_baseline, variant))
+            _check_baseline(baseline_of(args.update_baseline, variant), variant, target.name, new=True)
+    reports = run_variants(names, target, variants, args.emulator, args.timeout, log=_progress)
+    for variant, report in zip(variants, reports):
+        if several:
+            print(f"== kernels {variant.name} ==")
+        print(render.render_text(report), end="")
+        if several:
+            print()
+    rows = compare_variants(reports) if several else []
+    if several:
+        print(render.render_comparison(rows), end="")
+    comparisons: list[Comparison | None] = [None] * len(reports)
+    if args.baseline is not None:
+        comparisons = [compare(report, baseline_of(args.baseline, variant), args.tolerance)
+                       for variant, report in zip(variants, reports)]
+        for comparison in comparisons:
+            assert comparison is not None
+            print()
+            print("\n".join(comparison.lines()))
+    if args.update_baseline is not None:
+        print()
+        for variant, report in zip(variants, reports):
+            path = baseline_of(args.update_baseline, variant)
+            print(f"baseline {path}: recorded {', '.join(write_baseline(report, path))}")
+    outputs: tuple[tuple[str | None, Callable[[], str]], ...]
+    if several:
+        outputs = ((args.csv, lambda: render.to_csv_variants(reports)),
+                   (args.md, lambda: render.render_variants_markdown(reports, comparisons, rows)))
+    else:
+        outputs = ((args.csv, lambda: render.to_csv(reports[0])),
+                   (args.md, lambda: render.render_markdown(reports[0], comparisons[0])),
+                   (args.html, lambda: render.render_html(reports[0], comparisons[0])))
+    for output, text in outputs:
+        if output:
+            write_output(output, text())
+            _progress(f"wrote {output}")
     if args.json:
-        _write_json(args.json, render.to_json(report, comparison))
+        _write_json(args.json, render.variants_json(reports, comparisons, rows) if several
+                    else render.to_json(reports[0], comparisons[0]))
     if args.plot:
-        plot_bench(report, Path(args.plot))
+        if several:
+            plot_variants(rows, target.name, args.emulator, Path(args.plot))
+        else:
+            plot_bench(reports[0], Path(args.plot))
         _progress(f"wrote {args.plot}")
-    return EXIT_VERIFIED if comparison is None or comparison.ok else EXIT_FIRMWARE
+    failed = [c.kernels for c in comparisons if c is not None and not c.ok]
+    if several and failed:
+        print(f"\nbaseline gate FAILED for kernels {', '.join(failed)}")
+    return EXIT_FIRMWARE if failed else EXIT_VERIFIED
+
+
+def _check_baseline(path: Path, variant: KernelVariant, target: str, new: bool = False) -> None:
+    """Refuse, before the bench, a baseline the gate (or, `new`, an update) could not use: not a
+    baseline, one of other kernels, or (for the gate) none at `path`."""
+    from harness.bench.baseline import BaselineError, check_kernels, read_baseline
+
+    data = read_baseline(path)
+    if data is None and new:
+        return
+    if data is None:
+        how = "" if variant.is_ref else f" --kernels {variant.option}"
+        raise BaselineError(f"no baseline of counts at {path}",
+                            f"create it with `harness bench --all{how} --update-baseline`")
+    check_kernels(data, path, variant.name, target)
 
 
 #: Options of `bench` that `--suite` cannot take: (attribute, how it is shown, its value when not given).
@@ -353,7 +409,8 @@ SUITE_EXCLUDES: tuple[tuple[str, str, object], ...] = (
 
 
 def _bench_suite(args: argparse.Namespace) -> int:
-    """`bench --suite kernels`: the single-layer shapes of harness.bench.kernel_suite beside CMSIS-NN."""
+    """`bench --suite kernels`: the single-layer shapes of harness.bench.kernel_suite beside CMSIS-NN,
+    with each kernel variant asked for."""
     from harness.bench.kernel_suite import run_kernel_suite
     from harness.report import kernel_suite as render
     from harness.report.plots import plot_kernel_suite
@@ -364,15 +421,19 @@ def _bench_suite(args: argparse.Namespace) -> int:
         raise InputError(f"--suite {args.suite} runs its own shapes; it cannot be combined with {', '.join(given)}",
                          "benchmark the suite and models in two commands; the suite writes --json, --md and --plot")
     _check_outputs(args.json, args.md, plots=(args.plot,))
-    suite = run_kernel_suite(get_target(args.target), args.emulator, args.timeout, log=_progress, kernels=args.kernels)
-    print(render.render_text(suite), end="")
+    target = get_target(args.target)
+    variants = args.kernels or (variant_for(target, None),)
+    suites = [run_kernel_suite(target, args.emulator, args.timeout, kernels=variant,
+                               log=_progress if len(variants) == 1 else _progress_of(variant))
+              for variant in variants]
+    print(render.render_text(suites), end="")
     if args.md:
-        write_output(args.md, render.render_markdown(suite))
+        write_output(args.md, render.render_markdown(suites))
         _progress(f"wrote {args.md}")
     if args.json:
-        _write_json(args.json, render.to_json(suite))
+        _write_json(args.json, render.to_json(suites))
     if args.plot:
-        plot_kernel_suite(suite, Path(args.plot))
+        plot_kernel_suite(suites, Path(args.plot))
         _progress(f"wrote {args.plot}")
     return EXIT_VERIFIED
 
@@ -548,7 +609,8 @@ def emulator_names(text: str) -> str:
     return text
 
 
-def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emulator: bool = True) -> None:
+def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emulator: bool = True,
+                        kernels: bool = True) -> None:
     p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
                    help=f"board to build for and emulate (default {DEFAULT_TARGET})")
     if several:
@@ -564,7 +626,8 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
     p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"wall-clock limit for one emulator run; past it the firmware is called hung "
                         f"(default {DEFAULT_TIMEOUT:g})")
-    _add_kernels_option(p)
+    if kernels:
+        _add_kernels_option(p)
 
 
 KERNELS_HELP = ("the kernels to build with: ref, the project's portable C kernels; dsp, its kernels for the "
@@ -577,6 +640,14 @@ def _add_kernels_option(p: argparse.ArgumentParser) -> None:
     """--kernels ref|dsp|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
     p.add_argument("--kernels", type=kernel_variant, default=None, metavar="ref|dsp|DIR",
                    help=KERNELS_HELP)
+
+
+def _add_kernels_list_option(p: argparse.ArgumentParser) -> None:
+    """--kernels ref|dsp|DIR[,...]: `bench` measures each variant of the list (harness.bench.kernels_compared)."""
+    p.add_argument("--kernels", type=kernel_variants, default=None, metavar="ref|dsp|DIR[,...]",
+                   help=f"{KERNELS_HELP}. Several, separated by commas (ref,dsp or ref,dsp,DIR, each once), are "
+                        "each measured in the one run and then compared model by model (total, ratio to the "
+                        "first, flash and RAM); each is gated by, and recorded in, its own baseline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -648,30 +719,40 @@ def build_parser() -> argparse.ArgumentParser:
                     "benchmark suite instead of models: single-layer int8 shapes (conv, depthwise, pointwise, "
                     "dense, add, max pool, global average pool), each verified bit-exact and counted the same "
                     "way, beside the count CMSIS-NN takes for the same shape on the same counter (a stored "
-                    "reference figure).",
-        epilog="exit status: 0 ok, 1 a layer regressed (or the firmware misbehaved), 2 bad input",
+                    "reference figure). With --kernels ref,dsp (a list of variants), every variant is measured "
+                    "and reported, then compared: per model each variant's total, its ratio to the first "
+                    "variant's, flash and RAM, and for the MLPerf Tiny reference models the published "
+                    "figure on silicon (cycles, not comparable 1:1 with instructions); the suite gets a "
+                    "column group per variant.",
+        epilog="exit status: 0 ok, 1 a layer regressed with any of the variants (or the firmware misbehaved), "
+               "2 bad input",
     )
     p.add_argument("models", nargs="*", metavar="MODEL", help=f"models to benchmark: {', '.join(ZOO)}")
     p.add_argument("--all", action="store_true", help="every model of the zoo")
     p.add_argument("--suite", choices=("kernels",), help="kernels: the kernel benchmark suite, one row per "
-                   "single-layer shape (id, layer, count per call, MACs, MACs per count, CMSIS-NN's figure, the "
-                   "ratio to it); --json writes a list of {id, kernels, instructions, macs, cmsis_nn}, --md a "
-                   "Markdown table, --plot the ratios. Takes no MODEL, --all, --baseline, --update-baseline, "
-                   "--tolerance, --csv or --html")
-    _add_target_options(p)
+                   "single-layer shape (id, layer, MACs, CMSIS-NN's figure, and per variant the count per call, "
+                   "MACs per count and the ratio to CMSIS-NN); --json writes a list of {id, kernels, "
+                   "instructions, macs, cmsis_nn}, one per shape and variant, --md a Markdown table, --plot the "
+                   "ratios. Takes no MODEL, --all, --baseline, --update-baseline, --tolerance, --csv or --html")
+    _add_target_options(p, kernels=False)
+    _add_kernels_list_option(p)
     p.add_argument("--csv", metavar="PATH", help="one row per layer: model, layer_index, layer, op, output_shape, "
-                   "macs, count, unit, counter, macs_per_count, share, weight_bytes, activation_bytes")
+                   "macs, count, unit, counter, macs_per_count, share, weight_bytes, activation_bytes (after a "
+                   "first column, kernels, when --kernels names several)")
     p.add_argument("--json", metavar="PATH", help="everything, with provenance and the baseline comparison; each "
-                   "count also under its unit's key (instructions, cycles or timer_ticks)")
-    p.add_argument("--md", metavar="PATH", help="Markdown tables")
-    p.add_argument("--html", metavar="PATH", help="an HTML page")
+                   "count also under its unit's key (instructions, cycles or timer_ticks). With several "
+                   "variants: {variants: [each one's report], comparison: [a row per model]}")
+    p.add_argument("--md", metavar="PATH", help="Markdown tables (and the comparison of several variants)")
+    p.add_argument("--html", metavar="PATH", help="an HTML page (one variant only)")
     p.add_argument("--plot", metavar="PNG", help="per-layer counts, in the counter's unit, and footprint "
-                   "(weights vs activations)")
+                   "(weights vs activations); with several variants, each model's total per variant")
     p.add_argument("--baseline", nargs="?", const="", metavar="DIR",
-                   help="compare with DIR/TARGET.json (default harness/golden/cycles) and fail when a layer's "
-                   "count grows")
+                   help="compare each variant with its own baseline, DIR/TARGET.json for ref and "
+                   "DIR/TARGET.VARIANT.json for another (default DIR harness/golden/cycles), and fail when a "
+                   "layer's count grows")
     p.add_argument("--update-baseline", nargs="?", const="", metavar="DIR",
-                   help="record these counts, with their counter and unit, in DIR/TARGET.json (default "
+                   help="record each variant's counts, with their counter and unit, in its own baseline, "
+                   "DIR/TARGET.json for ref and DIR/TARGET.VARIANT.json for another (default DIR "
                    "harness/golden/cycles)")
     p.add_argument("--tolerance", type=percent, metavar="PCT",
                    help="allowed growth per layer in percent (default: 0 for icount, 5 for counters with granularity)")

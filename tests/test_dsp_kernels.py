@@ -1,10 +1,12 @@
-"""The dsp kernel variant (harness/firmware/kernels/dsp, issue 13): its fully connected, 1x1
-convolution and matrix-vector product use the Cortex-M4 DSP extension. Every zoo model with such a
-layer verifies bit-exact with it and runs those layers in fewer instructions than ref (icount is exact,
-so the comparison is deterministic), the other layers unchanged; shapes that take its less common
-paths verify too; and its requantization shortcuts equal hk_requant.h (compiled for the host)."""
+"""The dsp kernel variant (harness/firmware/kernels/dsp, issue 13) as a whole: every zoo model verifies
+bit-exact with it and runs each of its layers in fewer instructions than ref (icount is exact, so the
+comparison is deterministic), the other layers unchanged; the fuzzer passes every op with it; its
+scratch mirrors equal its C; the dense and 1x1 paths that are less common verify; and the
+matrix-vector requantization shortcuts equal hk_requant.h (compiled for the host). Each kernel's own
+paths are tested in tests/test_dsp_conv.py, test_dsp_depthwise.py and test_dsp_elementwise.py."""
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import shutil
@@ -17,7 +19,11 @@ import pytest
 from harness.bench.baseline import baseline_path, read_baseline
 from harness.bench.measure import run_bench
 from harness.build import FIRMWARE_DIR, kernel_variant
+from harness.build.host import Dims
 from harness.cli import main
+from harness.codegen.scratch import ARG_KINDS, DSP_SIZES
+from harness.fuzz import run_fuzz
+from harness.fuzz.cases import GENERATORS
 from harness.model import GraphBuilder, Model
 from harness.quant import QuantParams, dequantize, f32
 from harness.targets import get_target
@@ -25,9 +31,12 @@ from harness.zoo import ZOO
 
 TARGET = get_target("stm32f405")
 DSP_DIR = FIRMWARE_DIR / "kernels" / "dsp"
-DSP_OPS = ("dense", "pointwise_conv2d")
+DSP_OPS = ("dense", "pointwise_conv2d", "conv2d", "depthwise_conv2d", "add", "maxpool2d", "avgpool2d",
+           "global_avgpool2d")
 DSP_FUNCTIONS = {"hk_fully_connected_s8", "hk_fully_connected_s8_get_buffer_size", "hk_pointwise_conv2d_s8",
-                 "hk_pointwise_conv2d_s8_get_buffer_size", "hk_mat_vec_s8"}
+                 "hk_pointwise_conv2d_s8_get_buffer_size", "hk_mat_vec_s8", "hk_conv2d_s8",
+                 "hk_conv2d_s8_get_buffer_size", "hk_depthwise_conv2d_s8", "hk_depthwise_conv2d_s8_get_buffer_size",
+                 "hk_add_s8", "hk_maxpool2d_s8", "hk_avgpool2d_s8", "hk_global_avgpool2d_s8"}
 
 
 def ref_layers() -> dict[str, list[dict[str, object]]]:
@@ -42,15 +51,14 @@ MODELS = sorted(name for name, layers in REF.items() if any(l["op"] in DSP_OPS f
 
 
 def test_the_zoo_has_models_for_the_dsp_layers() -> None:
-    assert {"xor_mlp", "kws_cnn", "mobilenetv2_block", "kws_dscnn", "vww_mobilenetv1", "ad_autoencoder"} <= set(MODELS)
+    assert set(ZOO) == set(MODELS)  # every zoo model has a layer the dsp variant runs
 
 
 @pytest.mark.emulator
 @pytest.mark.parametrize("model", MODELS)
-def test_a_zoo_model_verifies_with_dsp_and_its_dense_and_pointwise_layers_are_faster(
-        model: str, tmp_path: Path) -> None:
+def test_a_zoo_model_verifies_with_dsp_and_its_dsp_layers_are_faster(model: str, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    code = main(["run", model, "--kernels", str(DSP_DIR), "--json", str(out)])
+    code = main(["run", model, "--kernels", "dsp", "--json", str(out)])
     data = json.loads(out.read_text())
     assert code == 0 and data["match"] is True and data["outcome"] == "verified"
     assert {f for f, source in data["build"]["kernel_sources"].items() if source == "dsp"} <= DSP_FUNCTIONS
@@ -200,3 +208,42 @@ def test_the_requantization_shortcuts_equal_hk_requant(tmp_path: Path) -> None:
                     f"-I{DSP_DIR}", str(source), "-o", str(exe)], check=True)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="the host C compiler gcc is not installed")
+def test_the_dsp_scratch_mirrors_equal_the_c_get_buffer_size(tmp_path: Path) -> None:
+    """The code generator reserves each dsp kernel's scratch from harness/codegen/scratch.py: every
+    dsp get_buffer_size (plain C, compiled for the host with the ref kernels beneath it) against its
+    Python mirror, on random shapes."""
+    kernels = FIRMWARE_DIR / "kernels"
+    lib = tmp_path / "libdsp.so"
+    sources = sorted((kernels / "src").glob("*.c")) + sorted(DSP_DIR.glob("*.c"))
+    subprocess.run(["gcc", "-std=c11", "-O1", "-fwrapv", "-fPIC", "-shared", f"-I{kernels / 'include'}",
+                    f"-I{kernels / 'src'}", f"-I{DSP_DIR}", *map(str, sources), "-o", str(lib)], check=True)
+    c = ctypes.CDLL(str(lib))
+    rng = np.random.default_rng(13)
+    for kernel, kinds in ARG_KINDS.items():
+        fn = getattr(c, f"{kernel}_get_buffer_size")
+        fn.restype = ctypes.c_int32
+        for _ in range(200):
+            values: list[object] = []
+            c_args: list[object] = []
+            for kind in kinds:
+                if kind == "dims":
+                    h, w, ch = (int(v) for v in rng.integers(1, 129, size=3))
+                    values.append((h, w, ch))
+                    c_args.append(ctypes.byref(Dims(h, w, ch)))
+                else:
+                    n = int(rng.integers(1, 1 << 14))
+                    values.append(n)
+                    c_args.append(ctypes.c_int32(n))
+            assert DSP_SIZES[kernel](*values) == fn(*c_args), f"{kernel}{tuple(values)}"
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("seed", [26, 27])
+def test_fuzz_passes_every_op_with_the_dsp_kernels(seed: int) -> None:
+    """The fuzzer's edge-biased cases of every op, on the emulator, with `--kernels dsp`: bit-exact."""
+    report = run_fuzz(sorted(GENERATORS), 40, seed, TARGET, kernels=kernel_variant("dsp"))
+    assert report.failed == 0, [f.command() for f in report.failures]
+    assert report.passed == 40 * len(GENERATORS)

@@ -1,5 +1,6 @@
 """`harness bench --suite kernels`: the table of single-layer shapes with CMSIS-NN's figures, the
-model each shape becomes, and the suite run on the emulator through the bench path."""
+model each shape becomes, the reports of one variant or several, and the suite run on the emulator
+through the bench path with the ref and dsp kernels."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.bench.kernel_suite import CMSIS_NN_SOURCE, SAMPLES, SHAPES, get_shape, run_kernel_suite, shape_model
+from harness.bench import BenchLayer, BenchReport, ModelBench, Provenance
+from harness.bench.kernel_suite import (
+    CMSIS_NN_SOURCE,
+    SAMPLES,
+    SHAPES,
+    KernelResult,
+    KernelSuite,
+    get_shape,
+    run_kernel_suite,
+    shape_model,
+)
+from harness.build import Firmware
+from harness.build.elfinfo import Footprint
 from harness.cli import main
 from harness.model import Model
 from harness.model.graph import Layer
@@ -106,29 +119,109 @@ def test_help_explains_the_suite(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--suite {kernels}" in out and "CMSIS-NN" in out and "{id, kernels, instructions, macs, cmsis_nn}" in out
 
 
+def fabricated(variant: str, fraction: float) -> KernelSuite:
+    """A suite without an emulator: each shape's count `fraction` of CMSIS-NN's."""
+    firmware = Firmware(Path("k.elf"), "0", "k", "stm32f405", True, Footprint(4096, 8192, 1024), 64, 128,
+                        "arm-none-eabi-gcc", ("-O2",), variant=variant)
+    results, models = [], []
+    for shape in SHAPES:
+        count = round(shape.cmsis_nn * fraction)
+        layer = BenchLayer(0, shape.id, shape.op, (4,), MACS[shape.id], count, (count, count - 3))
+        models.append(ModelBench(shape.model_name, [layer], firmware, "icount", 256, 2, True))
+        results.append(KernelResult(shape, layer))
+    report = BenchReport(Provenance("stm32f405", "cortex-m4", "qemu", "QEMU 7.2", "arm-none-eabi-gcc", ("-O2",),
+                                    variant, "0.1.0", "test"), models)
+    return KernelSuite(report, results, variant)
+
+
+def test_several_variants_share_one_table_a_row_per_shape() -> None:
+    from harness.report.kernel_suite import render_markdown, render_text, to_json
+
+    suites = [fabricated("ref", 3.0), fabricated("dsp", 0.75)]
+    text = render_text(suites)
+    lines = text.splitlines()
+    assert lines[0].startswith("Kernel suite: instructions per call of each shape's layer, kernels ref (the "
+                               "portable C kernels), dsp (the DSP-extension kernels")
+    assert "kernels ref;" in text and "kernels dsp;" in text and CMSIS_NN_SOURCE in text
+    header = next(line for line in lines if line.startswith("id "))
+    assert header.split("  ")[0] == "id" and [c.strip() for c in header.split("  ") if c.strip()] == [
+        "id", "layer", "MACs", "CMSIS-NN", "ref instructions", "ref MACs/instr", "ref / CMSIS-NN",
+        "dsp instructions", "dsp MACs/instr", "dsp / CMSIS-NN"]
+    g = next(line for line in lines if line.startswith("g "))
+    assert "4,123,977" in g and "3.00x" in g and "1,030,994" in g and "0.75x" in g and "1,374,659" in g
+    e = next(line for line in lines if line.startswith("e "))
+    assert e.split()[-6:] == ["123,969", "-", "3.00x", "30,992", "-", "0.75x"]
+    assert "ref takes 3.00x to 3.00x CMSIS-NN's count (geometric mean 3.00x)" in text
+    assert "dsp takes 0.75x to 0.75x CMSIS-NN's count (geometric mean 0.75x)" in text
+    assert [line for line in lines if line.startswith(("ref: every", "dsp: every"))] == [
+        "ref: every layer's count repeated exactly over 2 runs of each model",
+        "dsp: every layer's count repeated exactly over 2 runs of each model"]
+    data = to_json(suites)
+    assert [(row["kernels"], row["id"]) for row in data] == [(k, i) for k in ("ref", "dsp") for i in CMSIS_NN]
+    assert all(set(row) == {"id", "kernels", "instructions", "macs", "cmsis_nn"} for row in data)
+    assert data[-1] == {"id": "g", "kernels": "dsp", "instructions": 1_030_994, "macs": MACS["g"],
+                        "cmsis_nn": 1_374_659}
+    markdown = render_markdown(suites)
+    assert ("| id | layer | MACs | CMSIS-NN | ref instructions | ref MACs/instr | ref / CMSIS-NN | dsp instructions "
+            "| dsp MACs/instr | dsp / CMSIS-NN |") in markdown
+    assert all(f"| {i} |" in markdown for i in CMSIS_NN) and "geometric mean 0.75x" in markdown
+    # one variant: the same table with one group of columns, and the JSON as before
+    assert to_json(suites[0]) == data[:len(SHAPES)] and "dsp" not in render_text(suites[0]).split("\n", 1)[1]
+
+
+def test_the_plot_has_a_bar_per_variant_per_shape_and_the_lines_at_1_and_the_aim() -> None:
+    pytest.importorskip("matplotlib")
+    from harness.report.plots import AIM, kernel_suite_figure, styled
+
+    with styled() as plt:
+        fig = kernel_suite_figure(plt, [fabricated("ref", 3.0), fabricated("dsp", 0.75)])
+        ax = fig.axes[0]
+        assert len(ax.patches) == 2 * len(SHAPES)
+        assert sorted(line.get_xdata()[0] for line in ax.get_lines()) == [AIM, 1.0] and AIM == 0.8
+        assert [t.get_text() for t in ax.texts].count("0.75x") == len(SHAPES)
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+            "CMSIS-NN (1)", "aim (0.8)", "kernels ref", "kernels dsp"]
+        renderer = fig.canvas.get_renderer()
+        fig.canvas.draw()
+        assert not ax.get_tightbbox(renderer).overlaps(fig.legends[0].get_window_extent(renderer))
+        plt.close(fig)
+
+
 @pytest.mark.emulator
 def test_the_suite_runs_every_shape_bit_exact_and_repeatably(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both shipped variants in one run (issue 13: `--suite kernels --kernels ref,dsp --json` lists all
+    11 shapes for both)."""
     files = {k: tmp_path / f"k.{k}" for k in ("json", "md", "png")}
-    assert main(["bench", "--suite", "kernels", "--json", str(files["json"]), "--md", str(files["md"]),
-                 "--plot", str(files["png"])]) == 0
+    assert main(["bench", "--suite", "kernels", "--kernels", "ref,dsp", "--json", str(files["json"]),
+                 "--md", str(files["md"]), "--plot", str(files["png"])]) == 0
     captured = capsys.readouterr()
-    assert "repeated exactly over 2 runs" in captured.out and CMSIS_NN_SOURCE in captured.out
-    assert "[11/11] kernel_g" in captured.err
+    assert "ref: every layer's count repeated exactly over 2 runs" in captured.out and CMSIS_NN_SOURCE in captured.out
+    assert "dsp: every layer's count repeated exactly over 2 runs" in captured.out
+    assert "kernels ref: [11/11] kernel_g" in captured.err and "kernels dsp: [11/11] kernel_g" in captured.err
+    assert "ref takes " in captured.out and "dsp takes " in captured.out
     data = json.loads(files["json"].read_text())
-    assert isinstance(data, list) and [row["id"] for row in data] == list(CMSIS_NN)
+    assert isinstance(data, list) and [(row["kernels"], row["id"]) for row in data] == [
+        (k, i) for k in ("ref", "dsp") for i in CMSIS_NN]
     for row in data:
         assert set(row) == {"id", "kernels", "instructions", "macs", "cmsis_nn"}
-        assert row["kernels"] == "ref" and row["cmsis_nn"] == CMSIS_NN[row["id"]]
+        assert row["cmsis_nn"] == CMSIS_NN[row["id"]]
         assert isinstance(row["instructions"], int) and row["instructions"] > 0
         assert row["macs"] == MACS[row["id"]], row["id"]
+    ref = {row["id"]: row["instructions"] for row in data if row["kernels"] == "ref"}
+    dsp = {row["id"]: row["instructions"] for row in data if row["kernels"] == "dsp"}
+    assert dsp["g"] < ref["g"] and dsp["d2"] < ref["d2"], "the dsp kernels take fewer instructions"
+    assert dsp["f1"] == ref["f1"], "max pool has no dsp kernel: ref's, instruction for instruction"
     markdown = files["md"].read_text()
-    assert all(f"| {i} |" in markdown for i in CMSIS_NN) and "ref / CMSIS-NN" in markdown
+    assert all(f"| {i} |" in markdown for i in CMSIS_NN)
+    assert "ref / CMSIS-NN" in markdown and "dsp / CMSIS-NN" in markdown
     assert files["png"].read_bytes()[:4] == b"\x89PNG"
-    # again through the API: every model repeated exactly, and a shape's count is its layer's alone
+    # again through the API, with the target's own kernels (dsp): every model repeated exactly, and a
+    # shape's count is its layer's alone
     suite = run_kernel_suite(get_target("stm32f405"))
+    assert suite.variant == "dsp"
     assert all(m.repeatable and m.counter == "icount" for m in suite.bench.models)
-    assert [r.count for r in suite.results] == [row["instructions"] for row in data]
+    assert [r.count for r in suite.results] == list(dsp.values())
     for r, m in zip(suite.results, suite.bench.models):
         assert r.layer.name == r.shape.id and r.count <= m.total_count
         assert r.count == max(r.layer.counts_per_sample) and min(r.layer.counts_per_sample) > 0

@@ -206,8 +206,8 @@ def test_a_variant_that_redefines_a_ref_helper_fails_the_link_saying_so(
 
 @pytest.mark.emulator
 def test_ref_is_the_image_and_the_counts_of_before(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`--kernels ref` is the default build, every kernel symbol of it weak (ref), with the counts
-    of the baseline and the golden logits (which `run` checks)."""
+    """`--kernels ref` builds every kernel symbol weak (ref), with the counts of the ref baseline and
+    the golden logits (which `run` checks); the default build is the target's own variant, dsp."""
     baseline = read_baseline(baseline_path(None, TARGET.name))
     assert baseline is not None
     for model in ("xor_mlp", "kws_cnn"):
@@ -220,8 +220,8 @@ def test_ref_is_the_image_and_the_counts_of_before(tmp_path: Path, capsys: pytes
         build = data["build"]
         assert isinstance(build, dict) and build["kernel_variant"] == "ref" and build["kernel_dir"] is None
         assert build["kernel_sources"] and set(build["kernel_sources"].values()) == {"ref"}
-        default = build_firmware(load(model), TARGET)
-        assert build["id"] == default.build_id and default.variant == "ref"
+        assert build["id"] == build_firmware(load(model), TARGET, kernels=kernel_variant("ref")).build_id
+        assert build_firmware(load(model), TARGET).variant == TARGET.kernels == "dsp"
     assert "kernels: ref\n" in capsys.readouterr().out
 
 
@@ -240,8 +240,10 @@ def test_fuzz_and_bench_take_the_variant(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["bench", "xor_mlp", "--kernels", str(good), "--json", str(bench)]) == 0
     assert json.loads(bench.read_text())["provenance"]["kernel_variant"] == "myrelu"
     capsys.readouterr()
-    assert main(["bench", "xor_mlp", "--kernels", str(good), "--update-baseline", str(tmp_path / "b")]) == 2
-    assert "--update-baseline records the ref kernels' counts" in capsys.readouterr().err
+    assert main(["bench", "xor_mlp", "--kernels", str(good), "--update-baseline", str(tmp_path / "b")]) == 0
+    recorded = read_baseline(baseline_path(tmp_path / "b", TARGET.name, "myrelu"))  # the variant's own file
+    assert recorded is not None and recorded["kernels"] == "myrelu" and set(recorded["models"]) == {"xor_mlp"}
+    assert str(tmp_path / "b" / "stm32f405.myrelu.json") in capsys.readouterr().out
 
 
 pytest_plugins = ["pytester"]

@@ -160,9 +160,22 @@ def test_garbage_output_is_an_error_not_a_hang() -> None:
 
 
 def test_endless_output_without_a_newline_is_garbage_not_a_hang() -> None:
-    records = stream(lines(BOOT) + ["x" * 1000] * 10, then="hang")
-    with pytest.raises(ProtocolError, match="without an end of line"):
+    records = stream(lines(BOOT) + ["x" * 1000] * 70, then="hang")
+    with pytest.raises(ProtocolError, match="a line of over 65536 bytes"):
         records.run_to_completion()
+
+
+@pytest.mark.parametrize("size", [7, 100, 4097, 70_000])
+def test_a_long_line_is_judged_the_same_however_it_is_chunked(size: int) -> None:
+    """A 6 KB record after a short one passes, and a 70 KB line fails, whether the bytes arrive whole or
+    in pieces: the verdict never depends on how the UART's bytes were chunked (their timing)."""
+    long = format_record("logits", sample=0, v=",".join(["-128"] * 1300))
+    text = "".join(lines(BOOT, MODEL, long, DONE))
+    run = stream([text[i : i + size] for i in range(0, len(text), size)]).run_to_completion()
+    assert run.status == "ok" and run.logits == {0: [-128] * 1300}
+    garbage = "".join(lines(BOOT, MODEL)) + "y" * 70_000 + "\n" + "".join(lines(DONE))
+    with pytest.raises(ProtocolError, match="a line of over 65536 bytes"):
+        stream([garbage[i : i + size] for i in range(0, len(garbage), size)]).run_to_completion()
 
 
 def test_a_non_ascii_byte_in_a_record_is_a_protocol_error() -> None:

@@ -279,19 +279,23 @@ def test_npy_inputs_int8_are_taken_as_they_are_and_float32_are_quantized(tmp_pat
 
 
 @pytest.mark.emulator
-def test_bench_over_the_mlperf_files_passes_the_count_baseline_gate() -> None:
-    """`harness bench` takes .tflite files like zoo names; their counts are gated exactly, as the zoo's."""
+@pytest.mark.parametrize("kernels", ["ref", "dsp"])
+def test_bench_over_the_mlperf_files_passes_the_count_baseline_gate(kernels: str) -> None:
+    """`harness bench` takes .tflite files like zoo names; their counts are gated exactly, as the zoo's,
+    with each shipped kernel variant against its own baseline."""
     interpreter_available()
     from harness.bench import run_bench
     from harness.bench.baseline import baseline_path, compare
+    from harness.build import kernel_variant
     from harness.targets import get_target
 
     paths = [str(mlperf(name)) for name in MLPERF_FILES]
     target = get_target("stm32f405")
-    report = run_bench(paths, target)
+    variant = kernel_variant(kernels)
+    report = run_bench(paths, target, kernels=variant)
     assert all(m.repeatable for m in report.models)
     assert [m.model for m in report.models] == ["kws_ref_model", "vww_96_int8", "pretrainedresnet_quant", "ad01_int8"]
-    comparison = compare(report, baseline_path(None, target.name))
+    comparison = compare(report, baseline_path(None, target.name, variant))
     assert comparison.tolerance_pct == 0.0 and not comparison.missing, comparison.lines()
     assert comparison.ok, "\n".join(comparison.lines())
 

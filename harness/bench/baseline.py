@@ -1,8 +1,12 @@
-"""Count baselines: harness/golden/cycles/<target>.json, and the gate that compares a benchmark with it.
+"""Count baselines, one file per target and kernel variant: harness/golden/cycles/<target>.json for
+the ref kernels, <target>.<variant>.json for any other (dsp, a folder's name); and the gate that
+compares a benchmark with the file of its own kernels.
 
 A baseline records each layer's `count` with the `counter` and `unit` it was measured in (the folder
 keeps its old name; under QEMU the counts are instructions). Format 1 called every count `cycles`,
-instructions included; it is still read, and rewritten as format 2 by the next update.
+instructions included; it is still read, and rewritten as format 2 by the next update. A file
+records the variant whose counts it holds (`kernels`; a file without it holds ref's, the only
+kernels recorded before variants had baselines), and the gate refuses a file of other kernels.
 
 A layer regresses when its count grows past the tolerance: exact (0%) by default for deterministic
 counters, where one extra instruction is a real change; a percentage for counters with granularity
@@ -12,11 +16,13 @@ pass unchecked. Baselines change only through `harness bench --update-baseline`,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.bench import DETERMINISTIC, BenchReport
+from harness.build import REF, KernelVariant
 from harness.errors import InputError
 from harness.files import write_atomic
 from harness.protocol.counters import unit_of
@@ -33,8 +39,30 @@ class BaselineError(InputError):
     pass
 
 
-def baseline_path(directory: Path | None, target: str) -> Path:
-    return (directory if directory is not None else golden_dir() / "cycles") / f"{target}.json"
+def baseline_path(directory: Path | None, target: str, kernels: KernelVariant | str = REF) -> Path:
+    """DIR/<target>.json for ref, DIR/<target>.<variant>.json for another variant (a name that is a
+    path, as for a folder called dsp, keeps its letters, digits, _ and -); DIR defaults to
+    harness/golden/cycles."""
+    name = kernels if isinstance(kernels, str) else kernels.name
+    folder = directory if directory is not None else golden_dir() / "cycles"
+    if name == REF:
+        return folder / f"{target}.json"
+    return folder / f"{target}.{re.sub(r'[^A-Za-z0-9_-]+', '_', name).strip('_') or 'variant'}.json"
+
+
+def recorded_kernels(data: dict[str, Any]) -> str:
+    """The kernel variant whose counts a baseline holds (ref for a file that does not say)."""
+    return str(data.get("kernels", REF))
+
+
+def check_kernels(data: dict[str, Any], path: Path, report_kernels: str, target: str) -> None:
+    """Refuse a baseline of other kernels than the run's: each variant is gated by its own file."""
+    held = recorded_kernels(data)
+    if held != report_kernels:
+        own = baseline_path(path.parent, target, report_kernels)
+        raise BaselineError(f"{path} holds the counts of kernels {held}, not of kernels {report_kernels}: each "
+                            "variant is compared with its own baseline",
+                            f"use {own}" if own != path else "record this variant's baseline in another folder")
 
 
 def read_baseline(path: Path) -> dict[str, Any] | None:
@@ -63,15 +91,21 @@ def write_baseline(report: BenchReport, path: Path) -> list[str]:
     if len(report.counters) != 1:
         raise BaselineError(f"the models used different counters ({', '.join(sorted(report.counters))})")
     counter = next(iter(report.counters))
-    old = read_baseline(path) or {"models": {}}
+    kernels = report.provenance.kernel_variant
+    old = read_baseline(path)
+    if old is not None:
+        check_kernels(old, path, kernels, report.provenance.target)
+    else:
+        old = {"models": {}}
     if old.get("counter", counter) != counter:
         raise BaselineError(f"{path} holds {old['counter']} counts; these are {counter}: refusing to mix them")
     models = {**old["models"], **{m.model: {
         "total": m.total_count,
         "layers": [{"index": l.index, "name": l.name, "op": l.op, "count": l.count} for l in m.layers],
     } for m in report.models}}
-    data = {"format": FORMAT, "target": report.provenance.target, "counter": counter, "unit": report.models[0].unit,
-            "models": dict(sorted(models.items())), "provenance": asdict(report.provenance)}
+    data = {"format": FORMAT, "target": report.provenance.target, "kernels": kernels, "counter": counter,
+            "unit": report.models[0].unit, "models": dict(sorted(models.items())),
+            "provenance": asdict(report.provenance)}
     write_atomic(path, json.dumps(data, indent=1) + "\n")
     return [m.model for m in report.models]
 
@@ -104,13 +138,14 @@ class Comparison:
     improvements: list[Change] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    kernels: str = REF
 
     @property
     def ok(self) -> bool:
         return not self.regressions and not self.missing
 
     def lines(self) -> list[str]:
-        out = [f"baseline {self.path} (tolerance {self.tolerance_pct:g}%)"]
+        out = [f"baseline {self.path}, kernels {self.kernels} (tolerance {self.tolerance_pct:g}%)"]
         out += [f"NOTE: {n}" for n in self.notes]
         out += [f"REGRESSION: {c.describe(self.unit)}" for c in self.regressions]
         out += [f"MISSING: {m}" for m in self.missing]
@@ -126,15 +161,18 @@ class Comparison:
 
 def compare(report: BenchReport, path: Path, tolerance_pct: float | None = None) -> Comparison:
     data = read_baseline(path)
+    kernels = report.provenance.kernel_variant
     if data is None:
-        raise BaselineError(f"no baseline of counts at {path}: create it with `harness bench --all --update-baseline`")
+        raise BaselineError(f"no baseline of counts at {path}: create it with `harness bench --all"
+                            f"{'' if kernels == REF else f' --kernels {kernels}'} --update-baseline`")
+    check_kernels(data, path, kernels, report.provenance.target)
     counters = report.counters
     if counters != {data.get("counter")}:
         raise BaselineError(f"{path} holds {data.get('counter')} counts, this run measured "
                             f"{', '.join(sorted(counters))}: they cannot be compared")
     counter = data["counter"]
     tol = tolerance_pct if tolerance_pct is not None else (0.0 if counter in DETERMINISTIC else GRANULAR_TOLERANCE_PCT)
-    result = Comparison(path, tol, data.get("unit", unit_of(counter)))
+    result = Comparison(path, tol, data.get("unit", unit_of(counter)), kernels=kernels)
     recorded = data.get("provenance", {})
     for key in ("compiler", "emulator_version"):
         now = getattr(report.provenance, key)

@@ -22,10 +22,11 @@ from harness.build.firmware import (
     memory_script,
     require_tool,
 )
-from harness.build.variants import REF, REF_KERNELS, KernelVariant, kernel_variant, variant_for
+from harness.build.variants import REF, REF_KERNELS, KernelVariant, kernel_variant, kernel_variants, variant_for
 
 __all__ = [
     "BuildError", "FIRMWARE_DIR", "Firmware", "INSTALL_HINT", "Image", "KernelVariant", "ModelTooLarge", "OPT_FLAGS",
     "PROJECT_ROOT", "REF", "REF_KERNELS", "ScratchBuilder", "TOOLCHAIN_FILE", "ToolchainMissing", "build_firmware",
-    "build_image", "build_root", "compiler_version", "kernel_variant", "memory_script", "require_tool", "variant_for",
+    "build_image", "build_root", "compiler_version", "kernel_variant", "kernel_variants", "memory_script",
+    "require_tool", "variant_for",
 ]

@@ -91,6 +91,25 @@ def kernel_variant(spec: str | KernelVariant | None) -> KernelVariant:
     return KernelVariant(str(path) if directory.name in (REF, *SHIPPED) else directory.name, directory)
 
 
+def kernel_variants(spec: str) -> tuple[KernelVariant, ...]:
+    """The variants a comma-separated `spec` names (`ref,dsp`, `ref,dsp,DIR`), in its order, each
+    judged by `kernel_variant`. An empty item, or two items of one name (a report's columns and a
+    variant's baseline file go by its name), is an input error. A folder whose path holds a comma is
+    taken whole when it exists."""
+    if "," in spec and Path(spec).expanduser().is_dir():
+        return (kernel_variant(spec),)
+    items = [item.strip() for item in spec.split(",")]
+    if not all(items):
+        raise InputError(f"--kernels '{spec}': an empty item", "list variants separated by commas, e.g. ref,dsp")
+    variants = tuple(kernel_variant(item) for item in items)
+    names = [v.name for v in variants]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(f"--kernels '{spec}': {', '.join(twice)} named more than once",
+                         "name each variant once (a folder called like another variant: name one by its path)")
+    return variants
+
+
 def variant_for(target: Target, spec: str | KernelVariant | None) -> KernelVariant:
     """The variant `spec` names, or the target's own (`Target.kernels`: dsp on a core with the DSP
     extension) when it names none."""

@@ -43,8 +43,15 @@ def dsp_conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
     return 4 * padded if c_in % 4 == 0 else 6 * padded
 
 
+def dsp_pointwise_conv2d_buffer_size(input_dims: Dims3) -> int:
+    """hk_pointwise_conv2d_s8_get_buffer_size of the dsp variant: a pixel pair's inputs, 4 bytes per
+    input channel, where the channels are a multiple of four."""
+    return 4 * input_dims[2] if input_dims[2] % 4 == 0 else 0
+
+
 REF_SIZES: dict[str, SizeFn] = {kernel: _none for kernel in ARG_KINDS}
-DSP_SIZES: dict[str, SizeFn] = {**REF_SIZES, "hk_conv2d_s8": dsp_conv2d_buffer_size}
+DSP_SIZES: dict[str, SizeFn] = {**REF_SIZES, "hk_conv2d_s8": dsp_conv2d_buffer_size,
+                                "hk_pointwise_conv2d_s8": dsp_pointwise_conv2d_buffer_size}
 
 #: Each variant the project ships, by name: its get_buffer_size mirrors.
 SCRATCH: Mapping[str, Mapping[str, SizeFn]] = {"ref": REF_SIZES, "dsp": DSP_SIZES}

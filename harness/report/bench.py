@@ -1,5 +1,8 @@
 """Benchmark reports: a terminal table, CSV (one row per layer), JSON, Markdown and HTML. Every
 figure travels with its provenance: counter and unit, emulator, compiler, flags, kernel variant.
+With several kernel variants, each variant's report as for one, then the comparison of the variants
+model by model (harness.bench.kernels_compared), with any published figures on silicon labelled as
+cycles, apart from the measured counts; CSV adds a `kernels` column, HTML shows one variant only.
 
 A count is named neutrally (`count`, `total_count`) beside its `counter` and `unit`; JSON repeats it
 under the unit's own key (`instructions`, `cycles`, `timer_ticks`), CSV keeps one header for all."""
@@ -13,6 +16,8 @@ from typing import Any
 
 from harness.bench import BenchLayer, BenchReport, ModelBench
 from harness.bench.baseline import Comparison
+from harness.bench.kernels_compared import ModelComparison
+from harness.bench.published import BOARD, ROUND
 from harness.protocol.counters import per_unit, unit_named
 from harness.report import kib, text_table
 
@@ -69,6 +74,16 @@ def to_csv(report: BenchReport) -> str:
     return buf.getvalue()
 
 
+def to_csv_variants(reports: list[BenchReport]) -> str:
+    """Several variants' layers in one CSV: CSV_COLUMNS after a first column, `kernels`."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=("kernels", *CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({"kernels": r.provenance.kernel_variant, **layer_record(m, l)}
+                     for r in reports for m in r.models for l in m.layers)
+    return buf.getvalue()
+
+
 def model_summary(m: ModelBench) -> dict[str, Any]:
     fp = m.firmware.footprint
     return {
@@ -81,6 +96,15 @@ def model_summary(m: ModelBench) -> dict[str, Any]:
     }
 
 
+def baseline_json(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "path": str(comparison.path), "kernels": comparison.kernels, "tolerance_pct": comparison.tolerance_pct,
+        "ok": comparison.ok, "regressions": [asdict(c) for c in comparison.regressions],
+        "improvements": [asdict(c) for c in comparison.improvements],
+        "missing": comparison.missing, "notes": comparison.notes,
+    }
+
+
 def to_json(report: BenchReport, comparison: Comparison | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "provenance": asdict(report.provenance),
@@ -90,12 +114,7 @@ def to_json(report: BenchReport, comparison: Comparison | None = None) -> dict[s
                    for m in report.models],
     }
     if comparison is not None:
-        data["baseline"] = {
-            "path": str(comparison.path), "tolerance_pct": comparison.tolerance_pct, "ok": comparison.ok,
-            "regressions": [asdict(c) for c in comparison.regressions],
-            "improvements": [asdict(c) for c in comparison.improvements],
-            "missing": comparison.missing, "notes": comparison.notes,
-        }
+        data["baseline"] = baseline_json(comparison)
     return data
 
 
@@ -150,16 +169,21 @@ def _summary_table(report: BenchReport) -> list[str]:
     return text_table(headers, rows, right={1, 2, 3, 4, 5, 6})
 
 
-def render_markdown(report: BenchReport, comparison: Comparison | None = None) -> str:
-    out = [f"# Benchmark: {measured(report)}", "", provenance_line(report), "", repeatability_line(report), ""]
+def render_markdown(report: BenchReport, comparison: Comparison | None = None, level: int = 1) -> str:
+    """The report as Markdown; below level 1 (a section of several variants' report) its title names
+    the kernels."""
+    head = "#" * level
+    title = (f"Benchmark: {measured(report)}" if level == 1
+             else f"Kernels {report.provenance.kernel_variant}: {measured(report)}")
+    out = [f"{head} {title}", "", provenance_line(report), "", repeatability_line(report), ""]
     for m in report.models:
         headers, rows = _model_table(m)
-        out += [f"## {m.model}", "", f"{m.total_count:,} {m.unit} ({m.counter}); {_memory_line(m)}", "",
+        out += [f"{head}# {m.model}", "", f"{m.total_count:,} {m.unit} ({m.counter}); {_memory_line(m)}", "",
                 "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         out.append("")
     if comparison is not None:
-        out += ["## Baseline", ""] + [f"- {line}" for line in comparison.lines()] + [""]
+        out += [f"{head}# Baseline", ""] + [f"- {line}" for line in comparison.lines()] + [""]
     return "\n".join(out)
 
 
@@ -182,3 +206,119 @@ def render_html(report: BenchReport, comparison: Comparison | None = None) -> st
         parts.append("<h2>Baseline</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in comparison.lines()) + "</ul>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------- several kernel variants
+
+
+def published_note() -> str:
+    return (f"published: {ROUND} on silicon ({BOARD}), the latency times the clock: cycles on a board, not "
+            "instructions under an emulator, so not comparable 1:1 with the counts measured here")
+
+
+def _signed_bytes(n: int) -> str:
+    return f"{n:+,} B"
+
+
+def comparison_table(rows: list[ModelComparison]) -> tuple[list[str], list[list[str]]]:
+    """Per model: each variant's total, each later variant's ratio to the first, flash and RAM per
+    variant with their change from the first's, and the published figure where there is one."""
+    names = [t.kernels for t in rows[0].totals]
+    units = {r.unit for r in rows}
+    unit = units.pop() if len(units) == 1 else ""
+    headers = ["model"]
+    for i, name in enumerate(names):
+        headers.append(f"{name} {unit}".rstrip() if unit else name)
+        if i:
+            headers.append(f"{name}/{names[0]}")
+    for what in ("flash", "RAM"):
+        for i, name in enumerate(names):
+            headers.append(f"{name} {what}")
+            if i:
+                headers.append(f"{name} {what} vs {names[0]}")
+    with_published = any(r.published for r in rows)
+    if with_published:
+        headers.append("published, cycles on silicon")
+    table = []
+    for r in rows:
+        cells = [r.model]
+        for i, t in enumerate(r.totals):
+            cells.append(f"{t.count:,}" if unit else f"{t.count:,} {r.unit}")
+            if i:
+                ratio = r.ratio(i)
+                cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+        for attr, change in (("flash_bytes", r.flash_change), ("ram_bytes", r.ram_change)):
+            for i, t in enumerate(r.totals):
+                cells.append(kib(getattr(t, attr)))
+                if i:
+                    cells.append(_signed_bytes(change(i)))
+        if with_published:
+            first = r.published[0] if r.published else None
+            cells.append(f"{first.cycles / 1e6:.3g} M ({first.system})" if first else "-")
+        table.append(cells)
+    return headers, table
+
+
+def comparison_title(rows: list[ModelComparison]) -> str:
+    names = [t.kernels for t in rows[0].totals]
+    measured_as = ", ".join(sorted({f"{r.unit} ({r.counter})" for r in rows}))
+    return (f"kernels compared: {', '.join(names)}; {measured_as} per inference, each variant's ratio to "
+            f"{names[0]}'s, flash and RAM of each image and their change from {names[0]}'s")
+
+
+def published_lines(rows: list[ModelComparison]) -> list[str]:
+    figures = [(r.model, p) for r in rows for p in r.published]
+    if not figures:
+        return []
+    return [published_note()] + [f"  {model}: {p.source}" for model, p in figures]
+
+
+def render_comparison(rows: list[ModelComparison]) -> str:
+    headers, table = comparison_table(rows)
+    out = [comparison_title(rows)]
+    out += text_table(headers, table, right=set(range(1, len(headers))))
+    out += published_lines(rows)
+    return "\n".join(out) + "\n"
+
+
+def comparison_json(rows: list[ModelComparison]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        variants = []
+        for i, t in enumerate(r.totals):
+            ratio = r.ratio(i)
+            variants.append({
+                "kernels": t.kernels, "total_count": t.count, **unit_named(r.unit, t.count, "total_"),
+                "ratio_to_first": round(ratio, 4) if ratio is not None else None,
+                "flash_bytes": t.flash_bytes, "ram_bytes": t.ram_bytes,
+                "flash_change_bytes": r.flash_change(i), "ram_change_bytes": r.ram_change(i),
+            })
+        out.append({
+            "model": r.model, "counter": r.counter, "unit": r.unit, "variants": variants,
+            "published": [{"system": p.system, "latency_ms": p.latency_ms, "clock_mhz": p.clock_mhz,
+                           "cycles": p.cycles, "unit": "cycles", "on": "silicon", "board": p.board,
+                           "source": p.source} for p in r.published],
+        })
+    return out
+
+
+def variants_json(reports: list[BenchReport], comparisons: list[Comparison | None],
+                  rows: list[ModelComparison]) -> dict[str, Any]:
+    """Several variants: each one's report as `to_json` gives it, and the comparison rows."""
+    return {"variants": [to_json(r, c) for r, c in zip(reports, comparisons)], "comparison": comparison_json(rows)}
+
+
+def render_variants_markdown(reports: list[BenchReport], comparisons: list[Comparison | None],
+                             rows: list[ModelComparison]) -> str:
+    headers, table = comparison_table(rows)
+    names = ", ".join(r.provenance.kernel_variant for r in reports)
+    out = [f"# Benchmark: kernels {names}", "", "## Kernels compared", "", comparison_title(rows), "",
+           "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(r) + " |" for r in table]
+    published = published_lines(rows)
+    if published:
+        out += ["", published[0], ""] + [f"- {line.strip()}" for line in published[1:]]
+    out.append("")
+    for report, comparison in zip(reports, comparisons):
+        out.append(render_markdown(report, comparison, level=2))
+    return "\n".join(out)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.kernel_suite import CMSIS_NN_SOURCE
+from harness.bench.published import BOARD, ROUND, X_CUBE_AI
 from harness.errors import EnvironmentProblem
 from harness.report.bench import measured
 from harness.verify.sqnr import LayerSqnr
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from harness.bench import BenchReport, ModelBench
     from harness.bench.kernel_suite import KernelSuite
+    from harness.bench.kernels_compared import ModelComparison
 
 DPI = 100
 #: Inches per layer bar, and per row of panels for its title, axis label and tick labels.
@@ -34,6 +36,10 @@ STYLE = {
     "figure.constrained_layout.w_pad": 0.12, "figure.constrained_layout.h_pad": 0.12,  # inches of margin
 }
 COUNT_COLOR, WEIGHT_COLOR, ACTIVATION_COLOR = "tab:green", "tab:blue", "tab:orange"
+#: One color per kernel variant, in the order they were asked for.
+VARIANT_COLORS = ("tab:green", "tab:blue", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
+#: The kernel suite's aim: this fraction of CMSIS-NN's count.
+AIM = 0.8
 
 
 def _pyplot() -> Any:
@@ -165,26 +171,91 @@ def plot_bench(report: BenchReport, path: Path) -> None:
     _save(lambda plt: bench_figure(plt, report), path)
 
 
-# ------------------------------------------------------------------------------- kernel suite
+def _offsets(n: int) -> list[float]:
+    """Where each of n bars of a group sits around the group's tick: together 0.8 of the spacing."""
+    width = 0.8 / n
+    return [(j - (n - 1) / 2) * width for j in range(n)]
 
 
-def kernel_suite_figure(plt: Any, suite: KernelSuite) -> Figure:
-    """One bar per shape: its count over CMSIS-NN's, with CMSIS-NN itself at 1."""
-    results = suite.results
-    ratios = [r.ratio for r in results]
-    fig, ax = plt.subplots(figsize=(11, len(results) * BAR_INCHES + PANEL_INCHES + 0.8), layout="constrained")
-    bars = ax.barh(range(len(results)), ratios, color=["tab:red" if v > 1 else COUNT_COLOR for v in ratios])
-    ax.bar_label(bars, [f"{v:.2f}x" for v in ratios], padding=3, fontsize=10)
-    _layer_axis(ax, [f"{r.shape.id}: {r.shape.layer}" for r in results])
-    ax.axvline(1.0, color="0.4", linestyle="--", linewidth=1, zorder=0)
-    ax.set_xlim(0, max(ratios + [1.0]) * 1.15)
-    ax.set_xlabel(f"{suite.unit} per call over CMSIS-NN's (1 = CMSIS-NN; lower is fewer)")
-    p = suite.bench.provenance
-    source = textwrap.fill(f"CMSIS-NN: {CMSIS_NN_SOURCE}", 72)
-    ax.set_title(f"kernels {suite.variant} vs CMSIS-NN: {suite.unit} per call on {p.target} under {p.emulator}\n"
-                 f"{source}", loc="left", fontsize=10)
+def _group_height(groups: int, bars: int) -> float:
+    return groups * max(bars, 1.5) * BAR_INCHES + PANEL_INCHES + HEADER_INCHES
+
+
+def variants_figure(plt: Any, rows: list[ModelComparison], target: str, emulator: str) -> Figure:
+    """Per model a group of bars, one per kernel variant: its total count (log scale, labelled with
+    its ratio to the first variant's), and a marker at the published X-CUBE-AI figure on silicon
+    where there is one (in cycles: not the same unit as the bars)."""
+    from matplotlib.ticker import NullFormatter
+
+    names = [t.kernels for t in rows[0].totals]
+    unit = rows[0].unit
+    fig, ax = plt.subplots(figsize=(12, _group_height(len(rows), len(names))), layout="constrained")
+    values = [t.count for r in rows for t in r.totals] + [p.cycles for r in rows for p in r.published[:1]]
+    low, high = max(min(values, default=1), 1) / 3, max(values, default=1) * 6
+    offsets, height = _offsets(len(names)), 0.8 / len(names)
+    handles = []
+    for j, name in enumerate(names):
+        ys = [i + offsets[j] for i in range(len(rows))]
+        counts = [r.totals[j].count for r in rows]
+        bars = ax.barh(ys, [c - low for c in counts], left=low, height=height,
+                       color=VARIANT_COLORS[j % len(VARIANT_COLORS)], label=f"kernels {name}")
+        labels = [compact(c) + ("" if j == 0 or r.ratio(j) is None else f" ({r.ratio(j):.2f}x)")
+                  for c, r in zip(counts, rows)]
+        ax.bar_label(bars, labels, padding=3, fontsize=9)
+        handles.append(bars)
+    marked = [(i, r.published[0]) for i, r in enumerate(rows) if r.published]
+    if marked:
+        handles.append(ax.scatter([p.cycles for _, p in marked], [i for i, _ in marked], marker="D", s=60,
+                                  color="tab:red", zorder=3,
+                                  label=f"published {X_CUBE_AI}, cycles on silicon (not instructions)"))
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    _layer_axis(ax, [r.model for r in rows])
+    _compact_ticks(ax)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"{unit} per inference ({rows[0].counter}; log scale); in brackets the ratio to {names[0]}")
+    legend_title = f"{unit} per inference per kernel variant, on {target} under {emulator}"
+    if marked:
+        legend_title += "\n" + textwrap.fill(f"marker: {ROUND} on {BOARD}, latency x clock", 110)
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside upper center", ncols=min(len(handles), 3),
+               frameon=False, title=legend_title, title_fontproperties={"size": STYLE["axes.titlesize"]})
     return fig
 
 
-def plot_kernel_suite(suite: KernelSuite, path: Path) -> None:
-    _save(lambda plt: kernel_suite_figure(plt, suite), path)
+def plot_variants(rows: list[ModelComparison], target: str, emulator: str, path: Path) -> None:
+    _save(lambda plt: variants_figure(plt, rows, target, emulator), path)
+
+
+# ------------------------------------------------------------------------------- kernel suite
+
+
+def kernel_suite_figure(plt: Any, suites: KernelSuite | Sequence[KernelSuite]) -> Figure:
+    """Per shape a group of bars, one per kernel variant: its count over CMSIS-NN's, with lines at 1
+    (CMSIS-NN itself) and at the aim, AIM."""
+    runs = [suites] if not isinstance(suites, Sequence) else list(suites)
+    shapes = [r.shape for r in runs[0].results]
+    fig, ax = plt.subplots(figsize=(11, _group_height(len(shapes), len(runs))), layout="constrained")
+    offsets, height = _offsets(len(runs)), 0.8 / len(runs)
+    top = 1.0
+    for j, suite in enumerate(runs):
+        ratios = [r.ratio for r in suite.results]
+        top = max(top, *ratios)
+        bars = ax.barh([i + offsets[j] for i in range(len(shapes))], ratios, height=height,
+                       color=VARIANT_COLORS[j % len(VARIANT_COLORS)], label=f"kernels {suite.variant}")
+        ax.bar_label(bars, [f"{v:.2f}x" for v in ratios], padding=3, fontsize=9)
+    _layer_axis(ax, [f"{s.id}: {s.layer}" for s in shapes])
+    ax.axvline(1.0, color="0.3", linestyle="--", linewidth=1, zorder=0, label="CMSIS-NN (1)")
+    ax.axvline(AIM, color="tab:red", linestyle=":", linewidth=1.2, zorder=0, label=f"aim ({AIM:g})")
+    ax.set_xlim(0, top * 1.18)
+    unit = runs[0].unit
+    ax.set_xlabel(f"{unit} per call over CMSIS-NN's (1 = CMSIS-NN; lower is fewer)")
+    p = runs[0].bench.provenance
+    source = textwrap.fill(f"CMSIS-NN: {CMSIS_NN_SOURCE}", 90)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=min(len(runs) + 2, 4),
+               frameon=False, title=f"{unit} per call over CMSIS-NN's, on {p.target} under {p.emulator}\n{source}",
+               title_fontproperties={"size": STYLE["axes.titlesize"]})
+    return fig
+
+
+def plot_kernel_suite(suites: KernelSuite | Sequence[KernelSuite], path: Path) -> None:
+    _save(lambda plt: kernel_suite_figure(plt, suites), path)

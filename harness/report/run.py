@@ -39,10 +39,11 @@ def text_table(headers: list[str], rows: list[list[str]], right: set[int]) -> li
 
 
 def kernels_line(rep: RunReport) -> str:
-    """`ref`, or the variant's folder and the functions of this image it defined."""
+    """`ref`, or the variant (`dsp`, or its folder) and the functions of this image it defined."""
     fw = rep.firmware
     variant = REF_KERNELS if fw.variant_dir is None else KernelVariant(fw.variant, fw.variant_dir)
-    return describe(variant, fw.kernel_sources, shown(fw.variant_dir) if fw.variant_dir else None)
+    named = fw.kernels_option if fw.kernels_option == fw.variant else None  # a shipped variant, by name
+    return describe(variant, fw.kernel_sources, named or (shown(fw.variant_dir) if fw.variant_dir else None))
 
 
 def _render_lines(rep: RunReport) -> list[str]:

@@ -98,18 +98,27 @@ class HarnessLibrary:
         return report.to_json()
 
     def counts_should_not_regress(self, *models: str, target: str = DEFAULT_TARGET,
-                                  emulator: str = DEFAULT_EMULATOR) -> None:
-        """Benchmark `models` (every model when none is given) and fail, naming each layer with its
-        old and new count and their unit, when one exceeds harness/golden/cycles/TARGET.json (the same
-        gate as `harness bench --baseline`)."""
+                                  emulator: str = DEFAULT_EMULATOR, kernels: str | None = None) -> None:
+        """Benchmark `models` (every model when none is given) built with `kernels` (ref, dsp, a
+        folder, or several separated by commas, as `harness bench --kernels`; default: the target's
+        own) and fail, naming each layer with its old and new count and their unit, when one exceeds
+        the variant's own baseline: harness/golden/cycles/TARGET.json for ref, TARGET.VARIANT.json for
+        another (the same gate as `harness bench --baseline`)."""
         from harness.bench import run_bench
         from harness.bench.baseline import baseline_path, compare
+        from harness.build import kernel_variants, variant_for
         from harness.zoo import ZOO
 
         tgt = get_target(target)
-        comparison = compare(run_bench(list(models) or list(ZOO), tgt, emulator), baseline_path(None, tgt.name))
-        if not comparison.ok:
-            raise AssertionError("\n".join(comparison.lines()))
+        failed: list[str] = []
+        for variant in kernel_variants(kernels) if kernels else (variant_for(tgt, None),):
+            report = run_bench(list(models) or list(ZOO), tgt, emulator, kernels=variant)
+            comparison = compare(report, baseline_path(None, tgt.name, variant))
+            logger.info("\n".join(comparison.lines()))
+            if not comparison.ok:
+                failed += comparison.lines()
+        if failed:
+            raise AssertionError("\n".join(failed))
 
     # ------------------------------------------------------------------ checks
     def logits_should_match_reference(self) -> None:

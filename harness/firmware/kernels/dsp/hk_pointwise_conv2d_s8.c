@@ -1,29 +1,27 @@
 /* 1x1 convolution of the dsp variant: hk_pointwise_conv2d_s8 as in hk_nn.h, with the same results
  * as the portable kernel, its multiply-accumulates on the DSP extension (hk_dsp_mac.h).
  *
- * Output pixels go in pairs. A pair's two input vectors are sign-extended and offset once, into a
- * small buffer on the stack, interleaved as the inner loop reads them; then every pair of filter
+ * Output pixels go in pairs. A pair's two input vectors are sign-extended and offset once, into the
+ * kernel's scratch (4 bytes per input channel), interleaved as the inner loop reads them; then every pair of filter
  * rows runs over them, each group of four weights loaded and extended once for both pixels: per
  * four input channels, two rows and two pixels (16 multiply-accumulates), two LDRD of inputs, two
  * LDR and four SXTB16 of weights and eight SMLAD. The requantizers of a block of output channels are
  * prepared once per call (hk_dsp_rq_prep), and each pair of rows is requantized and stored as soon
- * as it is summed, two bytes per pixel. Images whose input channels are not a multiple of four or
- * more than the buffer holds, and a last odd pixel, take the matrix-vector product (hk_mat_vec_s8.c)
- * pixel by pixel. */
+ * as it is summed, two bytes per pixel. Images whose input channels are not a multiple of four, and
+ * a last odd pixel, take the matrix-vector product (hk_mat_vec_s8.c) pixel by pixel. */
 #include "hk_dsp_mac.h"
 #include "hk_nn.h"
 #include "hk_support.h"
 
-/* Input channels a pixel pair's buffer holds: 4 bytes per channel (two pixels, 16 bits each). */
-#define HK_DSP_PW_MAX_CHANNELS 256
 /* Output channels whose requantizers are prepared at once (hk_dsp_rq, 20 bytes each). */
 #define HK_DSP_PW_ROW_BLOCK 16
 
-/* The scratch this kernel needs: none (its buffers are on the stack). */
+/* The scratch: a pixel pair's inputs, 4 bytes per input channel (two pixels, 16 bits each), where
+ * the channels are a multiple of four (the pair path); none otherwise. Mirrored for the code
+ * generator in harness/codegen/scratch.py. */
 int32_t hk_pointwise_conv2d_s8_get_buffer_size(const hk_dims *input_dims)
 {
-    (void)input_dims;
-    return 0;
+    return (input_dims->c & 3) == 0 ? 4 * input_dims->c : 0;
 }
 
 #if HK_DSP_SIMD
@@ -163,9 +161,9 @@ HK_DSP_ALWAYS_INLINE int32_t hk_dsp_pw_pairs(const hk_dsp_pw_shape *sh, const in
 }
 
 static int32_t hk_dsp_pw_pairs_any(const hk_dsp_pw_shape *sh, const int8_t *filter, const int32_t *bias,
-                                   const hk_conv_params *params, const hk_quant *quant, int8_t *output)
+                                   const hk_conv_params *params, const hk_quant *quant, int32_t *buf,
+                                   int8_t *output)
 {
-    int32_t buf[HK_DSP_PW_MAX_CHANNELS] __attribute__((aligned(8)));
     if (quant->rounding == HK_ROUND_SINGLE) {
         return hk_dsp_pw_pairs(sh, filter, bias, params, quant, buf, output, HK_ROUND_SINGLE);
     }
@@ -179,16 +177,17 @@ hk_status hk_pointwise_conv2d_s8(const hk_context *ctx, const hk_conv_params *pa
                                  const int8_t *input, const int8_t *filter, const int32_t *bias,
                                  const hk_dims *output_dims, int8_t *output)
 {
-    (void)ctx;
     const int32_t in_w = input_dims->w, in_c = input_dims->c, out_c = output_dims->c;
     const int32_t out_w = output_dims->w, pixels = output_dims->h * out_w;
     const int32_t step_y = params->stride.h * in_w * in_c, step_x = params->stride.w * in_c;
     int32_t p = 0;
 #if HK_DSP_SIMD
-    if ((in_c & 3) == 0 && in_c <= HK_DSP_PW_MAX_CHANNELS && pixels >= 2) {
+    if ((in_c & 3) == 0 && pixels >= 2) { /* its check has seen ctx hold 4 * in_c bytes */
         const hk_dsp_pw_shape sh = {input, in_c, out_c, out_w, pixels, step_y, step_x};
-        p = hk_dsp_pw_pairs_any(&sh, filter, bias, params, quant, output);
+        p = hk_dsp_pw_pairs_any(&sh, filter, bias, params, quant, (int32_t *)ctx->buf, output);
     }
+#else
+    (void)ctx;
 #endif
     for (; p < pixels; p++) {
         const int8_t *x = input + (p / out_w) * step_y + (p % out_w) * step_x;
