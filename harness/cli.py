@@ -182,7 +182,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps({
             "models": [{"name": e.name, "description": e.description} for e in ZOO.values()],
             "targets": [{"name": t.name, "core": t.core, "qemu_machine": t.qemu_machine,
-                         "renode_cpu": t.renode.cpu_type if t.renode else None,
+                         "renode_cpu": t.renode.cpu_type if t.renode else None, "kernels": t.kernels,
                          "description": t.description} for t in TARGETS.values()],
         }, indent=2))
         return EXIT_VERIFIED
@@ -194,7 +194,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max(len(n) for n in TARGETS)
     for t in TARGETS.values():
         renode = f"; Renode {t.renode.cpu_type}" if t.renode else ""
-        print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}{renode}")
+        print(f"  {t.name.ljust(width)}  {t.description}; QEMU machine {t.qemu_machine}{renode}; "
+              f"kernels {t.kernels} by default")
     return EXIT_VERIFIED
 
 

@@ -18,10 +18,11 @@ GOLDEN = PACKAGE_DIR / "golden"
 def test_list_names_models_and_targets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "xor_mlp" in out and "kws_cnn" in out and "stm32f405" in out
+    assert "xor_mlp" in out and "kws_cnn" in out and "stm32f405" in out and "kernels dsp by default" in out
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {m["name"] for m in data["models"]} >= {"xor_mlp", "kws_cnn"}
+    assert {t["name"]: t["kernels"] for t in data["targets"]} == {"stm32f405": "dsp"}
 
 
 def test_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,10 +149,11 @@ def test_golden_refuses_a_firmware_that_differs_from_the_reference_with_exit_1(
 
 @pytest.mark.emulator
 def test_a_run_cut_short_by_its_timeout_is_a_hang_with_a_full_report(tmp_path: Path) -> None:
-    """ic_resnet8 needs about a second of emulation; 0.2 s stops it mid-sample. The report is still
-    written, with the outcome and the evidence, and only whole samples are totalled."""
+    """ic_resnet8 needs about a second of emulation with the portable kernels; 0.2 s stops it
+    mid-sample. The report is still written, with the outcome and the evidence, and only whole samples
+    are totalled."""
     out = tmp_path / "out.json"
-    assert main(["run", "ic_resnet8", "--timeout", "0.2", "--json", str(out)]) == 1
+    assert main(["run", "ic_resnet8", "--kernels", "ref", "--timeout", "0.2", "--json", str(out)]) == 1
     data = json.loads(out.read_text())
     assert data["outcome"] == "hang" and data["exit_code"] == 1 and not data["match"]
     assert [p["kind"] for p in data["problems"]] == ["hang"] and data["problems"][0]["party"] == "firmware"

@@ -70,6 +70,7 @@ class Conv:
     gain: float = 1.0
     bias_edge: bool = False
     activation: str | None = None
+    pointwise: bool = False  # a 1x1 pointwise_conv2d layer (square stride, no padding or dilation)
 
 
 def conv_model(layer: Conv, seed: int = 0) -> Model:
@@ -89,10 +90,13 @@ def conv_model(layer: Conv, seed: int = 0) -> Model:
                            int(rng.integers(-20, 21)))
     attrs: dict[str, object] = {"per_channel": layer.per_channel, "rounding": layer.rounding,
                                 "stride": layer.stride, "dilation": layer.dilation, "padding": layer.padding}
+    if layer.pointwise:
+        attrs = {"per_channel": layer.per_channel, "rounding": layer.rounding, "stride": layer.stride[0],
+                 "padding": "valid"}
     if layer.activation is not None:
         attrs["activation"] = layer.activation
     b = GraphBuilder(layer.name, layer.shape, INPUT_GRID)
-    out = b.add("conv2d", "input", name=layer.name, quant=out_grid,
+    out = b.add("pointwise_conv2d" if layer.pointwise else "conv2d", "input", name=layer.name, quant=out_grid,
                 weights=rng.integers(-127, 127, (layer.filters, kh, kw, layer.shape[2]), endpoint=True), bias=bias,
                 weight_scales=scales, **attrs)
     out = b.add("global_avgpool2d", out, name="mean", quant=b.tensors[out].quant)
@@ -111,6 +115,10 @@ LAYERS = [
     Conv("c2_dilated", (9, 10, 2), 5, dilation=(2, 2), padding=(2, 1, 0, 3)),
     # three channels (last group of three taps), stride 2 with SAME padding, an activation
     Conv("c3_s2", (16, 16, 3), 16, stride=(2, 2), activation="relu"),
+    # three channels, more output channels than the padded filter copy holds (16): the filter as it
+    # is, its incomplete last group tap by tap; dilation along the height (the 3x3 word copy)
+    Conv("c3_wide", (9, 9, 3), 20, stride=(2, 2)),
+    Conv("c3_dil_h", (11, 10, 3), 8, dilation=(2, 1), padding="valid"),
     # three channels, a non-square filter, dilation along the width only (tap by tap), stride (1, 2)
     Conv("c3_k2x3", (7, 12, 3), 7, kernel=(2, 3), stride=(1, 2), dilation=(1, 2), rounding="single"),
     # the kernel suite's shape g: whole windows two at a time, border windows one at a time
@@ -144,12 +152,39 @@ def test_layers_that_take_each_path_are_bit_exact_and_faster_than_ref() -> None:
         assert d.layers[0].count < r.layers[0].count, (layer.name, d.layers[0].count, r.layers[0].count)
 
 
-def test_the_scratch_mirror_is_four_or_six_bytes_a_tap_rounded_up() -> None:
+def test_the_scratch_mirror_is_four_or_twenty_two_bytes_a_tap_rounded_up() -> None:
+    """4 bytes a tap for C_IN a multiple of four; else 6 for the patches and 16 for up to 16 filter
+    rows padded to whole groups."""
     size = DSP_SIZES["hk_conv2d_s8"]
-    assert size((20, 20, 1), (3, 3, 1)) == 6 * 12
+    assert size((20, 20, 1), (3, 3, 1)) == 22 * 12
     assert size((16, 16, 16), (3, 3, 16)) == 4 * 144
-    assert size((32, 32, 3), (3, 3, 3)) == 6 * 28
-    assert size((5, 5, 2), (1, 1, 2)) == 6 * 4
+    assert size((32, 32, 3), (3, 3, 3)) == 22 * 28
+    assert size((5, 5, 2), (1, 1, 2)) == 22 * 4
+
+
+# pointwise_conv2d layers (hk_pointwise_conv2d_s8.c)
+PW_LAYERS = [
+    # the convolution's output stage (every shift in range, bounded sums), few input channels
+    Conv("pw_small", (8, 8, 8), 16, kernel=(1, 1), pointwise=True),
+    # more output channels than a block of requantizers (128), odd; 16 input channels (four groups)
+    Conv("pw_rows", (4, 5, 16), 131, kernel=(1, 1), pointwise=True),
+    # stride 2: pixels not contiguous, an odd pixel count (the last through the matrix-vector product)
+    Conv("pw_stride", (9, 9, 8), 12, kernel=(1, 1), stride=(2, 2), pointwise=True, activation="relu"),
+    # hk_dsp_rq_apply: biases near 2^30, shifts >= 0, the single rounding
+    Conv("pw_bias_edge", (6, 6, 8), 8, kernel=(1, 1), pointwise=True, bias_edge=True),
+    Conv("pw_shift", (6, 6, 12), 8, kernel=(1, 1), pointwise=True, gain=3.0),
+    Conv("pw_single", (6, 6, 8), 9, kernel=(1, 1), pointwise=True, rounding="single", per_channel=False),
+]
+
+
+@pytest.mark.emulator
+def test_pointwise_layers_that_take_each_output_stage_are_bit_exact_and_faster_than_ref() -> None:
+    models = [conv_model(layer) for layer in PW_LAYERS]
+    dsp = run_bench(models, TARGET, kernels=kernel_variant(str(DSP_DIR)))  # raises unless bit-exact
+    ref = run_bench(models, TARGET, kernels=kernel_variant("ref"))
+    for layer, d, r in zip(PW_LAYERS, dsp.models, ref.models, strict=True):
+        assert d.repeatable and d.layers[0].name == layer.name and d.layers[0].op == "pointwise_conv2d"
+        assert d.layers[0].count < r.layers[0].count, (layer.name, d.layers[0].count, r.layers[0].count)
 
 
 # ------------------------------------------------------------------ the kernel suite's shapes

@@ -105,6 +105,11 @@ LAYERS = [
     Layer("k3_stride21", (7, 10, 8), stride=(2, 1), padding="valid", activation="relu"),
     Layer("k3_dilated", (9, 9, 8), dilation=(2, 2), padding=(2, 1, 0, 3)),
     Layer("k3_pads", (6, 5, 4), padding=(2, 0, 1, 2), rounding="single"),
+    # dilation along one axis only (the border bounds without and with the division), tiny images
+    Layer("k3_dil_w", (7, 9, 8), dilation=(1, 2)),
+    Layer("k3_dil_h", (9, 7, 8), dilation=(2, 1), stride=(1, 2)),
+    Layer("k3_tiny", (3, 3, 16)),
+    Layer("k3_tiny_s2", (6, 6, 16), stride=(2, 2)),
     # channels beyond a multiple of four: a last group overlapping the one before
     Layer("k3_c7", (5, 6, 7), per_channel=False),
     # fewer than four channels: one input channel a group, the tap loop

@@ -247,3 +247,15 @@ def test_fuzz_passes_every_op_with_the_dsp_kernels(seed: int) -> None:
     report = run_fuzz(sorted(GENERATORS), 40, seed, TARGET, kernels=kernel_variant("dsp"))
     assert report.failed == 0, [f.command() for f in report.failures]
     assert report.passed == 40 * len(GENERATORS)
+
+
+@pytest.mark.parametrize("compiler, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m3", "-mthumb"))])
+def test_the_dsp_files_build_without_the_dsp_extension(compiler: str, flags: tuple[str, ...]) -> None:
+    """Every dsp file has a portable path: it compiles warning-free where __ARM_FEATURE_DSP is not
+    defined (the host, a Cortex-M3), as a core without the extension would build it."""
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} is not installed")
+    kernels = FIRMWARE_DIR / "kernels"
+    for source in sorted(DSP_DIR.glob("*.c")):
+        subprocess.run([compiler, *flags, "-fsyntax-only", "-std=c11", "-fwrapv", "-Wall", "-Wextra", "-Werror",
+                        f"-I{kernels / 'include'}", f"-I{kernels / 'src'}", str(source)], check=True)

@@ -211,7 +211,7 @@ def test_the_suite_runs_every_shape_bit_exact_and_repeatably(
     ref = {row["id"]: row["instructions"] for row in data if row["kernels"] == "ref"}
     dsp = {row["id"]: row["instructions"] for row in data if row["kernels"] == "dsp"}
     assert dsp["g"] < ref["g"] and dsp["d2"] < ref["d2"], "the dsp kernels take fewer instructions"
-    assert dsp["f1"] == ref["f1"], "max pool has no dsp kernel: ref's, instruction for instruction"
+    assert all(dsp[i] < ref[i] for i in CMSIS_NN), "every shape has a dsp kernel, faster than ref's"
     markdown = files["md"].read_text()
     assert all(f"| {i} |" in markdown for i in CMSIS_NN)
     assert "ref / CMSIS-NN" in markdown and "dsp / CMSIS-NN" in markdown

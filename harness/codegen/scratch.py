@@ -36,11 +36,11 @@ def _none(*args: object) -> int:
 
 def dsp_conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
     """hk_conv2d_s8_get_buffer_size of the dsp variant (kernels/dsp/hk_conv2d_s8.c): two output
-    pixels' patches as int16, in groups of four taps, and as int8 too when C_IN is not a multiple of
-    four."""
+    pixels' patches as int16, in groups of four taps, and when C_IN is not a multiple of four as int8
+    too, with room for 16 filter rows padded to whole groups (HK_DSP_CV_PAD_ROWS)."""
     kh, kw, c_in = filter_dims
     padded = (kh * kw * c_in + 3) // 4 * 4
-    return 4 * padded if c_in % 4 == 0 else 6 * padded
+    return 4 * padded if c_in % 4 == 0 else (6 + 16) * padded
 
 
 def dsp_pointwise_conv2d_buffer_size(input_dims: Dims3) -> int:

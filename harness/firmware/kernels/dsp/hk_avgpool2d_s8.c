@@ -23,8 +23,6 @@ HK_DSP_NOINLINE void hk_dsp_ap_run(const hk_dsp_pool_run *g, const int8_t *win, 
 #if HK_DSP_SIMD
     const uint32_t lo4 = hk_dsp_splat4(g->act_min), hi4 = hk_dsp_splat4(g->act_max);
     const int32_t quads = count <= HK_DSP_AP_MAX_LANE_TAPS ? c >> 2 : 0;
-#else
-    const int32_t quads = 0;
 #endif
     for (; n > 0; n--, win += g->step, out += c) {
         int32_t ch = 0;

@@ -12,11 +12,19 @@
  * and the output offset in one SMLAL and a shift, for the usual scales), are clamped and stored, two
  * channels of both pixels at a time.
  *
+ * With the double rounding, every shift in [-22, -1] and a bound on the biases that keeps every sum
+ * within [-2^30, 2^30), that output stage is one asm block per channel and two sums (hk_dsp_cv_out2,
+ * hk_dsp_group.h). When C_IN is not a multiple of four and there are at most HK_DSP_CV_PAD_ROWS
+ * output channels (a first layer on an RGB image), the filter is first copied into the scratch with
+ * its rows padded by zero weights to whole groups, so that no row has an incomplete last group.
+ *
  * Exactness: the products are those of the portable kernel, each operand within its 16-bit half
  * (weights in [-128, 127], input + offset in [-255, 255], 0 for padding), summed modulo 2^32 in
  * another order, which gives the same int32 (see hk_dsp_mac.h); the output stage equals hk_requant.h
- * (see hk_dsp_conv.h). Without the DSP extension the sums go tap by tap, as the portable kernel's. */
+ * (see hk_dsp_conv.h); a padding weight is 0, so whatever patch halfword it meets adds 0. Without
+ * the DSP extension the sums go tap by tap, as the portable kernel's. */
 #include "hk_dsp_conv.h"
+#include "hk_dsp_group.h"
 #include "hk_dsp_mac.h"
 #include "hk_nn.h"
 
@@ -24,15 +32,21 @@
  * stack); more channels than this (with a per-channel requantizer) copy the patches once per block. */
 #define HK_DSP_CV_ROW_BLOCK 64
 
+/* Output channels up to which a filter whose rows are not a multiple of four taps long is copied
+ * into the scratch with each row padded to a whole group by zero weights, once per call, so that
+ * the sums have no last incomplete group (hk_dsp_cv_sums). */
+#define HK_DSP_CV_PAD_ROWS 16
+
 /* Two pixels' patches as int16, in groups of four taps (the last group rounded up), and when C_IN is
- * not a multiple of four the two patches as int8 before them (see hk_dsp_cv_shape): 4 or 6 bytes per
- * tap rounded up to a multiple of four. (The same without the DSP extension, where it goes unused, so
+ * not a multiple of four the two patches as int8 before them (see hk_dsp_cv_shape) and room for
+ * HK_DSP_CV_PAD_ROWS padded filter rows after them: 4, or 6 + HK_DSP_CV_PAD_ROWS, bytes per tap
+ * rounded up to a multiple of four. (The same without the DSP extension, where it goes unused, so
  * that the code generator's mirror has one formula.) */
 int32_t hk_conv2d_s8_get_buffer_size(const hk_dims *input_dims, const hk_dims *filter_dims)
 {
     (void)input_dims;
     const int32_t padded = (filter_dims->h * filter_dims->w * filter_dims->c + 3) & ~3;
-    return (filter_dims->c & 3) == 0 ? 4 * padded : 6 * padded;
+    return (filter_dims->c & 3) == 0 ? 4 * padded : (6 + HK_DSP_CV_PAD_ROWS) * padded;
 }
 
 #if HK_DSP_SIMD
@@ -197,6 +211,43 @@ HK_DSP_NOINLINE void hk_dsp_cv_gather_c1(const hk_dsp_cv_shape *sh, int32_t oy, 
     hk_dsp_cv_gather_c(sh, oy, ox, g, 1);
 }
 
+/* Three input channels (an RGB image, the usual first layer): a 3x3 window wholly inside the input
+ * with dilation.w 1 is three runs of 9 bytes, three words each (the last word's 3 bytes past a run
+ * are written over by the next run, or past the patch, as hk_dsp_cv_gather_c allows); other
+ * windows and filters take hk_dsp_cv_gather_c with C_IN 3. */
+HK_DSP_NOINLINE void hk_dsp_cv_gather_c3_any(const hk_dsp_cv_shape *sh, int32_t oy, int32_t ox, int8_t *g)
+{
+    hk_dsp_cv_gather_c(sh, oy, ox, g, 3);
+}
+
+HK_DSP_ALWAYS_INLINE void hk_dsp_cv_gather_c3(const hk_dsp_cv_shape *sh, int32_t oy, int32_t ox, int8_t *g)
+{
+    const int32_t ix0 = ox * sh->stride_w - sh->pad_left, iy = oy * sh->stride_h - sh->pad_top;
+    if (sh->k_h == 3 && sh->k_w == 3 && sh->dil_w == 1 && ix0 >= 0 && ix0 + 2 < sh->in_w && iy >= 0 &&
+        iy + 2 * sh->dil_h < sh->in_h) {
+        const int32_t step = sh->dil_h * sh->in_w * 3;
+        const int8_t *x = sh->input + (iy * sh->in_w + ix0) * 3;
+        if (sh->input_end - x >= 2 * step + 12) {
+            for (int32_t ky = 3; ky > 0; ky--, x += step, g += 9) {
+                const uint32_t v0 = hk_dsp_load4(x), v1 = hk_dsp_load4(x + 4), v2 = hk_dsp_load4(x + 8);
+                __builtin_memcpy(g, &v0, sizeof v0);
+                __builtin_memcpy(g + 4, &v1, sizeof v1);
+                __builtin_memcpy(g + 8, &v2, sizeof v2);
+            }
+            return;
+        }
+    }
+    hk_dsp_cv_gather_c3_any(sh, oy, ox, g);
+}
+
+/* Both pixels' patches with three input channels, in one call. */
+HK_DSP_NOINLINE void hk_dsp_cv_gather2_c3(const hk_dsp_cv_shape *sh, int32_t oy0, int32_t ox0, int32_t oy1, int32_t ox1,
+                                          int8_t *g0, int8_t *g1)
+{
+    hk_dsp_cv_gather_c3(sh, oy0, ox0, g0);
+    hk_dsp_cv_gather_c3(sh, oy1, ox1, g1);
+}
+
 HK_DSP_NOINLINE void hk_dsp_cv_gather(const hk_dsp_cv_shape *sh, int32_t oy, int32_t ox, int8_t *g)
 {
     hk_dsp_cv_gather_c(sh, oy, ox, g, sh->in_c);
@@ -226,6 +277,8 @@ HK_DSP_ALWAYS_INLINE int32_t *hk_dsp_cv_patches(const hk_dsp_cv_shape *sh, int32
     if (sh->in_c == 1) {
         hk_dsp_cv_gather_c1(sh, oy0, ox0, g0);
         hk_dsp_cv_gather_c1(sh, oy1, ox1, g1);
+    } else if (sh->in_c == 3) {
+        hk_dsp_cv_gather2_c3(sh, oy0, ox0, oy1, ox1, g0, g1);
     } else {
         hk_dsp_cv_gather(sh, oy0, ox0, g0);
         hk_dsp_cv_gather(sh, oy1, ox1, g1);
@@ -233,31 +286,6 @@ HK_DSP_ALWAYS_INLINE int32_t *hk_dsp_cv_patches(const hk_dsp_cv_shape *sh, int32
     hk_dsp_cv_expand2(g0, g1, sh->groups, hk_dsp_splat2(sh->input_offset), buf);
     return buf;
 }
-
-/* One group of four taps of filter rows w0 and w1 for the two pixels: two LDR and four SXTB16 of
- * weights, two LDRD of the patch, eight SMLAD. (In assembly: compiled from C, the loop's sixteen
- * live values spill or the accumulators get shuffled between registers.) */
-#define HK_DSP_CV_GROUP                                                                                       \
-    "ldr    %[u], [%[w0]], #4\n\t"                                                                           \
-    "ldr    %[v], [%[w1]], #4\n\t"                                                                           \
-    "ldrd   %[x0], %[x1], [%[b]], #8\n\t"                                                                    \
-    "sxtb16 %[t], %[u]\n\t"                                                                                  \
-    "smlad  %[a00], %[t], %[x0], %[a00]\n\t"                                                                 \
-    "smlad  %[a01], %[t], %[x1], %[a01]\n\t"                                                                 \
-    "sxtb16 %[t], %[v]\n\t"                                                                                  \
-    "smlad  %[a10], %[t], %[x0], %[a10]\n\t"                                                                 \
-    "smlad  %[a11], %[t], %[x1], %[a11]\n\t"                                                                 \
-    "ldrd   %[x0], %[x1], [%[b]], #8\n\t"                                                                    \
-    "sxtb16 %[t], %[u], ror #8\n\t"                                                                          \
-    "smlad  %[a00], %[t], %[x0], %[a00]\n\t"                                                                 \
-    "smlad  %[a01], %[t], %[x1], %[a01]\n\t"                                                                 \
-    "sxtb16 %[t], %[v], ror #8\n\t"                                                                          \
-    "smlad  %[a10], %[t], %[x0], %[a10]\n\t"                                                                 \
-    "smlad  %[a11], %[t], %[x1], %[a11]\n\t"
-
-#define HK_DSP_CV_GROUP_OPERANDS                                                                              \
-    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [b] "+r"(b), [w0] "+r"(w0),            \
-        [w1] "+r"(w1), [u] "=&r"(u), [v] "=&r"(v), [x0] "=&r"(x0), [x1] "=&r"(x1), [t] "=&r"(t)
 
 /* The sums of n filter rows from w (each taps long) over the pixel pair's patches in b, bias added:
  * acc[2c] pixel 0's and acc[2c + 1] pixel 1's of row c. Rows in pairs, a last odd one alone. The taps
@@ -279,21 +307,7 @@ HK_DSP_NOINLINE void hk_dsp_cv_sums(const int32_t *buf, const int8_t *w, const i
         const int32_t *b = buf;
         uint32_t u, v;
         int32_t x0, x1, t;
-        int32_t fours = quads >> 2;
-        if (fours > 0) { /* four groups per turn */
-            __asm__("1:\n\t" HK_DSP_CV_GROUP HK_DSP_CV_GROUP HK_DSP_CV_GROUP HK_DSP_CV_GROUP
-                    "subs   %[n], %[n], #1\n\t"
-                    "bne    1b"
-                    : HK_DSP_CV_GROUP_OPERANDS, [n] "+r"(fours)
-                    :
-                    : "cc", "memory");
-        }
-        if (quads & 2) {
-            __asm__(HK_DSP_CV_GROUP HK_DSP_CV_GROUP : HK_DSP_CV_GROUP_OPERANDS : : "memory");
-        }
-        if (quads & 1) {
-            __asm__(HK_DSP_CV_GROUP : HK_DSP_CV_GROUP_OPERANDS : : "memory");
-        }
+        HK_DSP_CV_GROUPS(quads);
         if (tail) { /* taps 0, 1, 2 of the last group: halfwords low of b[0..1], low of b[2..3], high of b[0..1] */
             int32_t p = w0[0], q = w1[0];
             a00 = __smlabb(p, b[0], a00);
@@ -362,12 +376,14 @@ typedef struct {
     int32_t rq_step; /* 1 per channel, 0 per tensor */
     int32_t output_offset;
     uint32_t lo4, hi4; /* the activation bounds in every byte */
+    int32_t fast;      /* double rounding, every shift in [-22, -1], every sum in [-2^30, 2^30) */
 } hk_dsp_cv_out;
 
 /* The n channels' sums acc (see hk_dsp_cv_sums) requantized, offset, clamped and stored to o0
  * (pixel 0) and o1 (pixel 1): channels in pairs, two 16-bit stores per pair. */
 HK_DSP_ALWAYS_INLINE void hk_dsp_cv_outs(const hk_dsp_cv_out *a, const int32_t *acc, int32_t n,
-                                         const hk_dsp_cv_rq *rq, int8_t *o0, int8_t *o1, int32_t rounding)
+                                         const hk_dsp_cv_rq *rq, int8_t *o0, int8_t *o1, int32_t rounding,
+                                         int32_t fast)
 {
     const int32_t step = a->rq_step, oo = a->output_offset;
     const uint32_t lo4 = a->lo4, hi4 = a->hi4;
@@ -376,7 +392,14 @@ HK_DSP_ALWAYS_INLINE void hk_dsp_cv_outs(const hk_dsp_cv_out *a, const int32_t *
         const hk_dsp_cv_rq *q0 = rq, *q1 = rq + step;
         rq = q1 + step;
         int32_t v00, v01, v10, v11;
-        if ((q0->n | q1->n) >= 0) {
+        if (fast) { /* every channel's n >= 0 and every sum's double fits (hk_dsp_cv_run) */
+            v00 = acc[0];
+            v01 = acc[1];
+            v10 = acc[2];
+            v11 = acc[3];
+            hk_dsp_cv_out2(q0, &v00, &v01);
+            hk_dsp_cv_out2(q1, &v10, &v11);
+        } else if ((q0->n | q1->n) >= 0) {
             v00 = hk_dsp_cv_rq_fast(q0, acc[0], oo, rounding);
             v01 = hk_dsp_cv_rq_fast(q0, acc[1], oo, rounding);
             v10 = hk_dsp_cv_rq_fast(q1, acc[2], oo, rounding);
@@ -404,13 +427,19 @@ HK_DSP_ALWAYS_INLINE void hk_dsp_cv_outs(const hk_dsp_cv_out *a, const int32_t *
 HK_DSP_NOINLINE void hk_dsp_cv_outs_double(const hk_dsp_cv_out *a, const int32_t *acc, int32_t n,
                                            const hk_dsp_cv_rq *rq, int8_t *o0, int8_t *o1)
 {
-    hk_dsp_cv_outs(a, acc, n, rq, o0, o1, HK_ROUND_DOUBLE);
+    hk_dsp_cv_outs(a, acc, n, rq, o0, o1, HK_ROUND_DOUBLE, 0);
+}
+
+HK_DSP_NOINLINE void hk_dsp_cv_outs_fast(const hk_dsp_cv_out *a, const int32_t *acc, int32_t n,
+                                         const hk_dsp_cv_rq *rq, int8_t *o0, int8_t *o1)
+{
+    hk_dsp_cv_outs(a, acc, n, rq, o0, o1, HK_ROUND_DOUBLE, 1);
 }
 
 HK_DSP_NOINLINE void hk_dsp_cv_outs_single(const hk_dsp_cv_out *a, const int32_t *acc, int32_t n,
                                            const hk_dsp_cv_rq *rq, int8_t *o0, int8_t *o1)
 {
-    hk_dsp_cv_outs(a, acc, n, rq, o0, o1, HK_ROUND_SINGLE);
+    hk_dsp_cv_outs(a, acc, n, rq, o0, o1, HK_ROUND_SINGLE, 0);
 }
 
 /* Output channels [0, nb) of every output pixel (filter, bias, rq and output already at the block's
@@ -448,6 +477,8 @@ static void hk_dsp_cv_block(const hk_dsp_cv_shape *sh, const hk_dsp_cv_out *a, c
             hk_dsp_cv_sums(buf, filter + c * taps, bias ? bias + c : 0, n, taps, acc);
             if (rounding == HK_ROUND_SINGLE) {
                 hk_dsp_cv_outs_single(a, acc, n, rq + c * a->rq_step, o0 + c, o1 + c);
+            } else if (a->fast) {
+                hk_dsp_cv_outs_fast(a, acc, n, rq + c * a->rq_step, o0 + c, o1 + c);
             } else {
                 hk_dsp_cv_outs_double(a, acc, n, rq + c * a->rq_step, o0 + c, o1 + c);
             }
@@ -465,6 +496,18 @@ static void hk_dsp_cv_run(const hk_dsp_cv_shape *sh, const hk_conv_params *param
     a.output_offset = params->output_offset;
     a.lo4 = hk_dsp_splat4(params->activation.min);
     a.hi4 = hk_dsp_splat4(params->activation.max);
+    /* |sum| <= |bias| + taps * 128 * 255 (|w| <= 128, |x + input_offset| <= 255): a bound on the
+     * biases keeps every sum within [-2^30, 2^30), as hk_dsp_cv_out2 needs. */
+    a.fast = rounding == HK_ROUND_DOUBLE;
+    for (int32_t k = 0; k < quant->count; k++) {
+        a.fast &= quant->shift[k] >= -22 && quant->shift[k] <= -1;
+    }
+    uint32_t bmax = 0;
+    for (int32_t k = 0; bias && k < out_c; k++) {
+        const uint32_t b = bias[k] < 0 ? 0u - (uint32_t)bias[k] : (uint32_t)bias[k];
+        bmax = b > bmax ? b : bmax;
+    }
+    a.fast &= (uint64_t)bmax + (uint64_t)sh->taps * (128u * 255u) < ((uint64_t)1 << 30);
     if (quant->count == 1) { /* one requantizer: every channel in one block */
         rq[0] = hk_dsp_cv_rq_prep(quant->multiplier[0], quant->shift[0], params->output_offset, rounding);
         a.rq_step = 0;
@@ -543,6 +586,24 @@ hk_status hk_conv2d_s8(const hk_context *ctx, const hk_conv_params *params, cons
         params->stride.h, params->stride.w, params->dilation.h, params->dilation.w,
         params->padding.top, params->padding.left, params->input_offset, taps, (taps + 3) >> 2,
     };
+    const int32_t out_c = output_dims->c, padded = 4 * sh.groups;
+    if (padded != taps && out_c <= HK_DSP_CV_PAD_ROWS) {
+        /* The rows padded to whole groups after the patch buffers (6 * padded bytes): the padding's
+         * weights are 0, so the patch's halfwords past the last tap, whatever they hold, add 0. */
+        int8_t *w = (int8_t *)ctx->buf + 6 * padded;
+        for (int32_t r = 0; r < out_c; r++) {
+            for (int32_t t = 0; t < taps; t++) {
+                w[r * padded + t] = filter[r * taps + t];
+            }
+            for (int32_t t = taps; t < padded; t++) {
+                w[r * padded + t] = 0;
+            }
+        }
+        hk_dsp_cv_shape sp = sh;
+        sp.taps = padded; /* the rows' length; the patches keep their groups */
+        hk_dsp_cv_run(&sp, params, quant, w, bias, output_dims, output, (int32_t *)ctx->buf);
+        return HK_OK;
+    }
     hk_dsp_cv_run(&sh, params, quant, filter, bias, output_dims, output, (int32_t *)ctx->buf);
 #else
     (void)ctx;

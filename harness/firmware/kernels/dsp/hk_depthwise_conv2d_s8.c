@@ -304,8 +304,15 @@ HK_DSP_ALWAYS_INLINE hk_dw_acc hk_dw_3x3_part(const hk_dw_group *g, const int8_t
 HK_DSP_ALWAYS_INLINE hk_dw_acc hk_dw_3x3_edge(const hk_dw_shape *s, const hk_dw_group *g, const int8_t *row,
                                               const int32_t *frow, int32_t rows, int32_t x0)
 {
-    const int32_t kx_lo = hk_dw_first(x0, s->dw);
-    const int32_t cols = hk_dw_end(x0, s->dw, s->in_w, 3) - kx_lo;
+    int32_t kx_lo, cols;
+    if (s->dw == 1) { /* the same without the divisions */
+        kx_lo = x0 < 0 ? -x0 : 0;
+        const int32_t end = s->in_w - x0;
+        cols = (end < 3 ? end : 3) - kx_lo;
+    } else {
+        kx_lo = hk_dw_first(x0, s->dw);
+        cols = hk_dw_end(x0, s->dw, s->in_w, 3) - kx_lo;
+    }
     if (cols <= 0) {
         return hk_dw_init(g->bias);
     }
@@ -414,8 +421,15 @@ HK_DSP_ALWAYS_INLINE void hk_dw_pixels(const hk_dw_shape *s, const hk_dw_group *
     const int32_t out_c = s->out_c;
     for (int32_t oy = 0; oy < s->out_h; oy++) {
         const int32_t y0 = oy * s->sh - s->pad_top;
-        const int32_t ky_lo = hk_dw_first(y0, s->dh);
-        int32_t rows = hk_dw_end(y0, s->dh, s->in_h, s->kh) - ky_lo;
+        int32_t ky_lo, rows;
+        if (s->dh == 1) { /* the same without the divisions */
+            ky_lo = y0 < 0 ? -y0 : 0;
+            const int32_t end = s->in_h - y0;
+            rows = (end < s->kh ? end : s->kh) - ky_lo;
+        } else {
+            ky_lo = hk_dw_first(y0, s->dh);
+            rows = hk_dw_end(y0, s->dh, s->in_h, s->kh) - ky_lo;
+        }
         const int8_t *row = in;
         const int32_t *frow = g->w;
         if (rows > 0) {
@@ -466,10 +480,11 @@ static int32_t hk_dw_prepare(hk_dw_group *g, const int8_t *filter, const int32_t
                              int32_t input_offset, int32_t output_offset, int32_t taps, int32_t out_c, int32_t oc0,
                              int32_t n)
 {
-    uint32_t sum_abs[4] = {0, 0, 0, 0}; /* sum over taps of |w|, per lane */
-    int32_t sum[4] = {0, 0, 0, 0};
-    for (int32_t t = 0; t < taps; t++) {
-        const int8_t *w = filter + t * out_c + oc0;
+    /* Each lane's filter sum, in the halfwords of se (lanes 0, 2) and so (lanes 1, 3): |sum| <=
+     * 128 * taps <= 2^13, so SADD16 never wraps. */
+    int32_t se = 0, so = 0;
+    const int8_t *w = filter + oc0;
+    for (int32_t t = 0; t < taps; t++, w += out_c) {
         uint32_t u = 0;
         if (n == 4) {
             u = hk_dsp_load4(w);
@@ -478,14 +493,13 @@ static int32_t hk_dw_prepare(hk_dw_group *g, const int8_t *filter, const int32_t
                 u |= (uint32_t)(uint8_t)w[j] << (8 * j);
             }
         }
-        for (int32_t j = 0; j < 4; j++) {
-            const int32_t v = (int8_t)(u >> (8 * j));
-            sum_abs[j] += (uint32_t)(v < 0 ? -v : v);
-            sum[j] += v;
-        }
-        g->w[2 * t] = hk_dsp_sxtb16_even(u);
-        g->w[2 * t + 1] = hk_dsp_sxtb16_odd(u);
+        const int32_t e = hk_dsp_sxtb16_even(u), o = hk_dsp_sxtb16_odd(u);
+        g->w[2 * t] = e;
+        g->w[2 * t + 1] = o;
+        se = (int32_t)__sadd16((int16x2_t)se, (int16x2_t)e);
+        so = (int32_t)__sadd16((int16x2_t)so, (int16x2_t)o);
     }
+    const int32_t sum[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16};
     const int32_t rounding = quant->rounding;
     int32_t cls = rounding == HK_ROUND_SINGLE ? HK_DW_RQ_SINGLE : HK_DW_RQ_DOUBLE;
     g->rounding = rounding;
@@ -499,9 +513,10 @@ static int32_t hk_dw_prepare(hk_dw_group *g, const int8_t *filter, const int32_t
             cls = HK_DW_RQ_GEN;
         }
         /* The double rounding's one multiply needs |acc| < 2^30 for every input: |x + input_offset|
-         * <= 255, so |acc| <= |bias| + 255 * sum |w| (< 2^22 + 2^31 in uint32). */
+         * <= 255 and |w| <= 128, so |acc| <= |bias| + 255 * 128 * taps (< 2^31 + 2^21 in uint32,
+         * taps <= HK_DW_MAX_TAPS). */
         const uint32_t babs = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
-        if (rounding != HK_ROUND_SINGLE && babs + 255u * sum_abs[j] >= (1u << 30)) {
+        if (rounding != HK_ROUND_SINGLE && babs + 255u * 128u * (uint32_t)taps >= (1u << 30)) {
             cls = HK_DW_RQ_GEN;
         }
     }
