@@ -70,3 +70,16 @@ def function_bindings(elf: Path, names: Iterable[str]) -> dict[str, str]:
             if sym.name in wanted and sym["st_info"]["type"] == "STT_FUNC" and sym["st_shndx"] != "SHN_UNDEF":
                 found[sym.name] = sym["st_info"]["bind"]
     return found
+
+
+def function_address(elf: Path, name: str) -> int | None:
+    """The address of the function `name` (its first instruction: the Thumb bit cleared), or None
+    when the image does not define it."""
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return None
+        for sym in symtab.get_symbol_by_name(name) or []:
+            if sym["st_info"]["type"] == "STT_FUNC" and sym["st_shndx"] != "SHN_UNDEF":
+                return int(sym["st_value"]) & ~1
+    return None

@@ -1,0 +1,124 @@
+/* hk_count: a QEMU TCG plugin that counts the guest instructions QEMU executes and records the
+ * running count each time the guest enters a marker function.
+ *
+ * Options (-plugin hk_count.so,marker=0x...,out=PATH):
+ *   marker=ADDR  address of the marker function (the Thumb bit is ignored); optional
+ *   out=PATH     where to write the result at exit (required)
+ * The result is one number per line: the total first, then one line per marker entry, in order.
+ *
+ * Counting. Each translated block gets an inline 64-bit add of its instruction count, which QEMU
+ * generates into the block's own code and runs when the block is entered: no call per block or
+ * per instruction, so the emulation barely slows. A block is counted whole when it is entered,
+ * which is exact when every entered block runs to its end. Without -icount that holds but for a
+ * guest exception raised inside a block (a fault, which fails the run anyway). Under -icount,
+ * QEMU lets only a block's last instruction touch a device: an access to a device register in the
+ * middle of a block abandons the block there, runs the access alone in a block of its own (which
+ * plugins may not instrument), and continues in a new block after it, so the instructions that
+ * followed the access in the abandoned block are counted twice. Every device access in the middle
+ * of a block adds the same number each time it runs (docs/qemu-plugin.md measures it).
+ *
+ * Markers. A function is entered by a branch (bl/blx), which ends a translation block, so the
+ * block that runs next starts at the function's first instruction. Only blocks whose first
+ * instruction is at the marker address get an exec callback, and they get no inline add: the
+ * callback first records the count, then adds the block's own instructions. The recorded number
+ * is therefore the count of every instruction executed before the marker's first one, whatever
+ * order QEMU runs a block's inline operations and callbacks in. Blocks translated again (another
+ * flavour of the same code, or after the code cache was flushed) are handled the same way, since
+ * the decision is made at every translation. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hk_qemu_plugin.h"
+
+HK_QEMU_PLUGIN_EXPORT int qemu_plugin_version = HK_QEMU_PLUGIN_API_VERSION;
+
+/* The emulated boards have one core; QEMU runs it on one thread, so plain updates are safe. */
+static uint64_t executed;
+static uint64_t marker = UINT64_MAX;
+static const char *out_path;
+static uint64_t *marks;
+static size_t n_marks;
+static size_t cap_marks;
+static int out_of_memory;
+
+static void on_marker(unsigned int vcpu_index, void *userdata)
+{
+    (void)vcpu_index;
+    if (n_marks == cap_marks) {
+        const size_t cap = cap_marks ? 2 * cap_marks : 1024;
+        uint64_t *grown = realloc(marks, cap * sizeof *marks);
+        if (grown == NULL) {
+            out_of_memory = 1;
+        } else {
+            marks = grown;
+            cap_marks = cap;
+        }
+    }
+    if (n_marks < cap_marks) {
+        marks[n_marks++] = executed;
+    }
+    executed += (uint64_t)(uintptr_t)userdata;
+}
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    const size_t n = qemu_plugin_tb_n_insns(tb);
+    if (n == 0) {
+        return;
+    }
+    const uint64_t first = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
+    if (first == marker) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_marker, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+    } else {
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed, n);
+    }
+}
+
+static void write_result(qemu_plugin_id_t id, void *userdata)
+{
+    (void)id;
+    (void)userdata;
+    FILE *f = fopen(out_path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "hk_count: cannot write %s\n", out_path);
+        return;
+    }
+    fprintf(f, "%" PRIu64 "\n", executed);
+    for (size_t i = 0; i < n_marks; i++) {
+        fprintf(f, "%" PRIu64 "\n", marks[i]);
+    }
+    if (out_of_memory) {
+        fprintf(f, "out of memory\n"); /* not a number: the reader refuses the file */
+    }
+    fclose(f);
+}
+
+HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
+{
+    (void)info;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "marker=", 7) == 0) {
+            char *end;
+            marker = strtoull(argv[i] + 7, &end, 0) & ~(uint64_t)1;
+            if (*end != '\0' || end == argv[i] + 7) {
+                fprintf(stderr, "hk_count: bad marker address '%s'\n", argv[i] + 7);
+                return -1;
+            }
+        } else if (strncmp(argv[i], "out=", 4) == 0 && argv[i][4] != '\0') {
+            out_path = argv[i] + 4;
+        } else {
+            fprintf(stderr, "hk_count: unknown option '%s' (known: marker=ADDR, out=PATH)\n", argv[i]);
+            return -1;
+        }
+    }
+    if (out_path == NULL) {
+        fprintf(stderr, "hk_count: no out=PATH given\n");
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, write_result, NULL);
+    return 0;
+}
