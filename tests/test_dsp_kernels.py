@@ -20,6 +20,7 @@ from harness.bench.baseline import baseline_path, read_baseline
 from harness.bench.measure import run_bench
 from harness.build import FIRMWARE_DIR, kernel_variant
 from harness.build.host import Dims
+from harness.build.variants import kernel_api
 from harness.cli import main
 from harness.codegen.scratch import ARG_KINDS, DSP_SIZES
 from harness.fuzz import run_fuzz
@@ -240,13 +241,40 @@ def test_the_dsp_scratch_mirrors_equal_the_c_get_buffer_size(tmp_path: Path) -> 
             assert DSP_SIZES[kernel](*values) == fn(*c_args), f"{kernel}{tuple(values)}"
 
 
+#: Fuzz runs in `make test`: every op at two seeds, and more cases of each dsp kernel's op.
+FUZZ_RUNS = [(tuple(sorted(GENERATORS)), 40, seed) for seed in (26, 27)] + [
+    (("conv2d",), 250, seed) for seed in (103, 104, 105, 106)] + [
+    (("depthwise_conv2d",), 250, seed) for seed in (11, 12, 13, 14)] + [
+    (("add", "avgpool2d", "global_avgpool2d", "maxpool2d"), 250, seed) for seed in (31, 32, 33)]
+
+
 @pytest.mark.emulator
-@pytest.mark.parametrize("seed", [26, 27])
-def test_fuzz_passes_every_op_with_the_dsp_kernels(seed: int) -> None:
-    """The fuzzer's edge-biased cases of every op, on the emulator, with `--kernels dsp`: bit-exact."""
-    report = run_fuzz(sorted(GENERATORS), 40, seed, TARGET, kernels=kernel_variant("dsp"))
+@pytest.mark.parametrize("ops, cases, seed", FUZZ_RUNS, ids=[f"{len(r[0])}ops-{r[2]}" for r in FUZZ_RUNS])
+def test_fuzz_is_bit_exact_with_the_dsp_kernels(ops: tuple[str, ...], cases: int, seed: int) -> None:
+    """The fuzzer's edge-biased cases, on the emulator, with `--kernels dsp`: bit-exact."""
+    report = run_fuzz(list(ops), cases, seed, TARGET, kernels=kernel_variant("dsp"))
     assert report.failed == 0, [f.command() for f in report.failures]
-    assert report.passed == 40 * len(GENERATORS)
+    assert report.passed == cases * len(ops)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="the Arm toolchain is not installed")
+@pytest.mark.parametrize("source", sorted(p.name for p in DSP_DIR.glob("*.c")))
+def test_each_dsp_file_defines_only_api_functions_and_no_data(source: str, tmp_path: Path) -> None:
+    """Compiled with the firmware's flags, a dsp file defines no global symbol but functions of the
+    kernel API (its helpers are static) and no data: nothing that could clash with ref's or keep state."""
+    obj = tmp_path / "kernel.o"
+    kernels = FIRMWARE_DIR / "kernels"
+    subprocess.run(["arm-none-eabi-gcc", *TARGET.cpu_flags, "-O2", "-std=c11", "-ffreestanding", "-fwrapv",
+                    "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-DHK_WEAK=",
+                    f"-I{DSP_DIR}", f"-I{kernels / 'include'}", f"-I{kernels / 'src'}", "-c", str(DSP_DIR / source),
+                    "-o", str(obj)], check=True)
+    nm = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", str(obj)], capture_output=True, text=True,
+                        check=True)
+    defined = {line.split()[-1] for line in nm.stdout.splitlines()}
+    assert defined and defined <= set(kernel_api(FIRMWARE_DIR)), defined
+    size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True)
+    _, data, bss = (int(v) for v in size.stdout.splitlines()[1].split()[:3])
+    assert data == 0 and bss == 0
 
 
 @pytest.mark.parametrize("compiler, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m3", "-mthumb"))])
