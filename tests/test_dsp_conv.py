@@ -34,6 +34,9 @@ DSP_DIR = FIRMWARE_DIR / "kernels" / "dsp"
 INPUT_GRID = QuantParams(f32(0.05), -3)
 WEIGHT_SCALE = 0.01
 
+#: The dsp host programs' shared random draws (hk_test_draws.h).
+TEST_FIRMWARE = Path(__file__).parent / "firmware"
+
 
 # ------------------------------------------------------------------ fuzz
 
@@ -228,35 +231,7 @@ OUTPUT_STAGE_CHECK = r"""
 #include <stdio.h>
 #include "hk_dsp_conv.h"
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static uint32_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)state;
-}
-
-static int32_t draw_acc(void)
-{
-    static const int32_t edges[] = {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1,
-                                    1 << 30, -(1 << 30), (1 << 30) - 1, -(1 << 30) - 1, 255, -255};
-    switch (next() % 4) {
-    case 0: return edges[next() % (sizeof edges / sizeof edges[0])];
-    case 1: return (int32_t)next() >> (next() % 32);
-    default: return (int32_t)next();
-    }
-}
-
-static int32_t draw_multiplier(void)
-{
-    switch (next() % 4) {
-    case 0: return INT32_MAX - (int32_t)(next() % 1000);
-    case 1: return (int32_t)(next() % 1001);
-    case 2: return (1 << 30) + (int32_t)(next() % (1u << 30));
-    default: return (int32_t)(next() & 0x7FFFFFFFu);
-    }
-}
+#include "hk_test_draws.h"
 
 static long failures, fast;
 
@@ -304,6 +279,7 @@ def test_the_output_stage_equals_hk_requant(tmp_path: Path) -> None:
     source.write_text(OUTPUT_STAGE_CHECK)
     exe = tmp_path / "check"
     subprocess.run(["gcc", "-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror",
+                    f"-I{TEST_FIRMWARE}",
                     f"-I{FIRMWARE_DIR / 'kernels' / 'include'}", f"-I{DSP_DIR}", str(source), "-o", str(exe)],
                    check=True)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)

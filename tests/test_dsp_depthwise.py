@@ -32,6 +32,9 @@ KERNEL = DSP_DIR / "hk_depthwise_conv2d_s8.c"
 INPUT_GRID = QuantParams(f32(0.05), -3)
 WEIGHT_SCALE = 0.01
 
+#: The dsp host programs' shared random draws (hk_test_draws.h).
+TEST_FIRMWARE = Path(__file__).parent / "firmware"
+
 
 # ------------------------------------------------------------------ fuzz
 
@@ -185,14 +188,8 @@ REQUANT_CHECK = r"""
 #include <stdio.h>
 #include "hk_dsp_depthwise.h"
 
-static uint64_t state = 0x2545F4914F6CDD1Dull;
-static uint32_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)state;
-}
+#define HK_TEST_SEED 0x2545F4914F6CDD1Dull
+#include "hk_test_draws.h"
 
 static long failures, covered;
 
@@ -216,16 +213,6 @@ static void check(int32_t acc, int32_t m, int32_t s, int32_t oo)
             printf("acc=%d multiplier=%d shift=%d oo=%d rounding=%d: %d, want %d\n", acc, m, s, oo, rounding, got,
                    want);
         }
-    }
-}
-
-static int32_t draw_multiplier(void)
-{
-    switch (next() % 4) {
-    case 0: return INT32_MAX - (int32_t)(next() % 1000);
-    case 1: return (int32_t)(next() % 1001);
-    case 2: return (1 << 30) + (int32_t)(next() % (1u << 30));
-    default: return (int32_t)(next() & 0x7FFFFFFFu);
     }
 }
 
@@ -275,7 +262,8 @@ def test_the_one_multiply_requantization_equals_hk_requant(tmp_path: Path) -> No
     source.write_text(REQUANT_CHECK)
     exe = tmp_path / "check"
     kernels = FIRMWARE_DIR / "kernels"
-    subprocess.run(["gcc", "-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", f"-I{kernels / 'include'}",
+    subprocess.run(["gcc", "-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror",
+                    f"-I{TEST_FIRMWARE}", f"-I{kernels / 'include'}",
                     f"-I{DSP_DIR}", str(source), "-o", str(exe)], check=True)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout

@@ -34,6 +34,9 @@ OPS = ("add", "maxpool2d", "avgpool2d", "global_avgpool2d")
 FILES = {"hk_add_s8.c": "hk_add_s8", "hk_maxpool2d_s8.c": "hk_maxpool2d_s8",
          "hk_avgpool2d_s8.c": "hk_avgpool2d_s8", "hk_global_avgpool2d_s8.c": "hk_global_avgpool2d_s8"}
 
+#: The dsp host programs' shared random draws (hk_test_draws.h).
+TEST_FIRMWARE = Path(__file__).parent / "firmware"
+
 
 # ------------------------------------------------------------------ fuzz
 
@@ -179,25 +182,7 @@ ADD_CHECK = r"""
 hk_status ref_hk_add_s8(const hk_add_params *params, int32_t size, const int8_t *input1, const int8_t *input2,
                         int8_t *output);
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static uint32_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)state;
-}
-
-static int32_t draw_multiplier(void)
-{
-    switch (next() % 5) {
-    case 0: return INT32_MAX - (int32_t)(next() % 1000);
-    case 1: return (int32_t)(next() % 1001);
-    case 2: return (1 << 30) + (int32_t)(next() % (1u << 30));
-    case 3: return 1 << 30;
-    default: return (int32_t)(next() & 0x7FFFFFFFu);
-    }
-}
+#include "hk_test_draws.h"
 
 static int8_t in1[65536], in2[65536], want[65536], got[65536];
 
@@ -266,8 +251,8 @@ def test_the_dsp_add_equals_the_ref_add_on_every_input_pair(tmp_path: Path) -> N
     source = tmp_path / "check.c"
     source.write_text(ADD_CHECK)
     kernels = FIRMWARE_DIR / "kernels"
-    flags = ["-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", f"-I{kernels / 'include'}",
-             f"-I{kernels / 'src'}", f"-I{DSP_DIR}"]
+    flags = ["-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", f"-I{TEST_FIRMWARE}",
+             f"-I{kernels / 'include'}", f"-I{kernels / 'src'}", f"-I{DSP_DIR}"]
     ref_obj, dsp_obj, exe = tmp_path / "ref.o", tmp_path / "dsp.o", tmp_path / "check"
     subprocess.run(["gcc", *flags, "-DHK_WEAK=", "-Dhk_add_s8=ref_hk_add_s8", "-c",
                     str(kernels / "src" / "hk_add_s8.c"), "-o", str(ref_obj)], check=True)

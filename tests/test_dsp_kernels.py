@@ -39,6 +39,9 @@ DSP_FUNCTIONS = {"hk_fully_connected_s8", "hk_fully_connected_s8_get_buffer_size
                  "hk_conv2d_s8_get_buffer_size", "hk_depthwise_conv2d_s8", "hk_depthwise_conv2d_s8_get_buffer_size",
                  "hk_add_s8", "hk_maxpool2d_s8", "hk_avgpool2d_s8", "hk_global_avgpool2d_s8"}
 
+#: The dsp host programs' shared random draws (hk_test_draws.h).
+TEST_FIRMWARE = Path(__file__).parent / "firmware"
+
 
 def ref_layers() -> dict[str, list[dict[str, object]]]:
     """Each zoo model's ref counts per layer, as the committed baseline records them."""
@@ -132,35 +135,7 @@ REQUANT_CHECK = r"""
 #include <stdio.h>
 #include "hk_dsp_mac.h"
 
-static uint64_t state = 0x9E3779B97F4A7C15ull;
-static uint32_t next(void)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)state;
-}
-
-static int32_t draw_acc(void)
-{
-    static const int32_t edges[] = {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1,
-                                    1 << 30, -(1 << 30), (1 << 30) - 1, -(1 << 30) - 1, 255, -255, 128, -128};
-    switch (next() % 4) {
-    case 0: return edges[next() % (sizeof edges / sizeof edges[0])];
-    case 1: return (int32_t)next() >> (next() % 32);
-    default: return (int32_t)next();
-    }
-}
-
-static int32_t draw_multiplier(void)
-{
-    switch (next() % 4) {
-    case 0: return INT32_MAX - (int32_t)(next() % 1000);
-    case 1: return (int32_t)(next() % 1001);
-    case 2: return (1 << 30) + (int32_t)(next() % (1u << 30));
-    default: return (int32_t)(next() & 0x7FFFFFFFu);
-    }
-}
+#include "hk_test_draws.h"
 
 static long failures;
 
@@ -205,7 +180,8 @@ def test_the_requantization_shortcuts_equal_hk_requant(tmp_path: Path) -> None:
     source.write_text(REQUANT_CHECK)
     exe = tmp_path / "check"
     kernels = FIRMWARE_DIR / "kernels"
-    subprocess.run(["gcc", "-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror", f"-I{kernels / 'include'}",
+    subprocess.run(["gcc", "-std=c11", "-O2", "-fwrapv", "-Wall", "-Wextra", "-Werror",
+                    f"-I{TEST_FIRMWARE}", f"-I{kernels / 'include'}",
                     f"-I{DSP_DIR}", str(source), "-o", str(exe)], check=True)
     proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
