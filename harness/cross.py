@@ -25,7 +25,7 @@ from harness.verify.golden import golden_path
 Log = Callable[[str], None]
 
 #: Counters that count instructions on an emulator, so their figures can be compared.
-INSTRUCTION_COUNTERS = ("icount", "dwt")
+INSTRUCTION_COUNTERS = ("icount", "plugin", "dwt")
 #: The relative part of the bound on a layer's counts, in parts per million of the larger count.
 COUNT_BOUND_PPM = 100
 

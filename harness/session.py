@@ -175,7 +175,7 @@ def run_model(
     say(f"running {firmware.elf.name} of {model_name} on {emulator}")
     emulated = emulate(firmware, target, emulator, timeout)
     verdict = judge(model, firmware, emulated, reference, golden_file=gpath)
-    float_scan = scan_elf(firmware.elf)
+    float_scan = scan_elf(firmware.elf, vector_integer=target.mve)
     verdict.check(
         "no floating point",
         float_scan.ok,

@@ -30,7 +30,7 @@ from harness.targets import Target
 
 Log = Callable[[str], None]
 #: Counters whose counts are exact and repeat run after run.
-DETERMINISTIC = ("icount",)
+DETERMINISTIC = ("icount", "plugin")
 RUNS = 2
 
 

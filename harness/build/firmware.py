@@ -155,6 +155,7 @@ def _configure(cmake_dir: Path, gen_dir: Path, target: Target, firmware_dir: Pat
             f"-DHK_BOARD={target.board}",
             f"-DHK_CORE={target.core}",
             f"-DHK_CPU_FLAGS={';'.join(target.cpu_flags)}",
+            f"-DHK_PLATFORM_DEFINES={';'.join(target.platform_defines)}",
             f"-DHK_OPT_FLAGS={';'.join(OPT_FLAGS)}",
             f"-DHK_MODEL_DIR={gen_dir}",
             f"-DHK_MODEL_OPT_FLAGS={';'.join(model_flags)}",

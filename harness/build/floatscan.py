@@ -76,6 +76,11 @@ _TARGET = re.compile(r"([0-9a-f]+) <[^>]*>$")
 # VFP/FPU: on Cortex-M every "v" mnemonic is an FPU instruction (its integer SIMD ops are sadd8,
 # smlad, ...); fldmx/fstmx are the pre-UAL names; cp10/cp11 are the FPU's coprocessor numbers.
 _FPU = re.compile(r"^(?:v|fldm|fstm)")
+# With the M-profile Vector Extension (Helium) "v" mnemonics are also integer vector instructions,
+# and GCC loads vector constants into d registers. There an instruction is floating point when it
+# names a floating-point type (vadd.f32, vcvt.s32.f32, vmaxnm.f16) or a single-precision register.
+_FLOAT_TYPE = re.compile(r"\.b?f\d+\b")
+_S_REGISTER = re.compile(r"\bs\d{1,2}\b")
 _COPROC = re.compile(rf"^(?:mcrr?|mrrc|mrc|ldc|stc|cdp)2?l?{_COND}(?:\.[nw])?$")
 _FP_COPROC_OPERAND = re.compile(r"^p1[01]\b")
 _FLOAT_MODE = r"(?:[sdtxhb]f|[sdtx]c)"  # GCC machine modes: float (sf, df, ...) and complex (sc, dc, ...)
@@ -124,8 +129,19 @@ def _parse_objdump(text: str) -> list[_Insn]:
     return sorted(insns, key=lambda i: i.address)
 
 
+def _is_fp_instruction(insn: _Insn, vector_integer: bool) -> bool:
+    if _COPROC.match(insn.mnemonic) and _FP_COPROC_OPERAND.match(insn.operands):
+        return True
+    if not _FPU.match(insn.mnemonic):
+        return False
+    if not vector_integer:
+        return True
+    return bool(_FLOAT_TYPE.search(insn.mnemonic) or _S_REGISTER.search(insn.operands))
+
+
 def _scan(
-    elf: Path, functions: dict[int, _Function], code: list[_Insn], roots: tuple[str, ...]
+    elf: Path, functions: dict[int, _Function], code: list[_Insn], roots: tuple[str, ...],
+    vector_integer: bool = False,
 ) -> FloatScan:
     """Walk the direct call graph from the roots, collecting FP instructions and soft-float calls."""
     by_name = {name: fn for fn in functions.values() for name in fn.names}
@@ -153,9 +169,7 @@ def _scan(
     while todo:
         fn = todo.pop()
         for insn in code[bisect.bisect_left(addresses, fn.start) : bisect.bisect_left(addresses, end(fn))]:
-            if _FPU.match(insn.mnemonic) or (
-                _COPROC.match(insn.mnemonic) and _FP_COPROC_OPERAND.match(insn.operands)
-            ):
+            if _is_fp_instruction(insn, vector_integer):
                 uses.append(FloatUse(fn.name, insn.address, f"{insn.mnemonic} {insn.operands}".strip()))
                 continue
             target = _TARGET.search(insn.operands) if _BRANCH.match(insn.mnemonic) else None
@@ -181,11 +195,12 @@ def _scan(
 FIRMWARE_ROOTS = ("hk_reset_handler", "hk_fault_handler")
 
 
-def scan_elf(elf: Path, roots: tuple[str, ...] = FIRMWARE_ROOTS) -> FloatScan:
-    """Prove (or refute) that no function reachable from `roots` in the ELF uses floating point."""
+def scan_elf(elf: Path, roots: tuple[str, ...] = FIRMWARE_ROOTS, vector_integer: bool = False) -> FloatScan:
+    """Prove (or refute) that no function reachable from `roots` in the ELF uses floating point.
+    `vector_integer`: the core has MVE, whose integer vector instructions are allowed."""
     objdump = require_tool("arm-none-eabi-objdump")
     cmd = [objdump, "-d", "--no-show-raw-insn", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BuildError(f"arm-none-eabi-objdump could not disassemble {elf}: {proc.stderr.strip()}")
-    return _scan(Path(elf), _functions(elf), _parse_objdump(proc.stdout), tuple(roots))
+    return _scan(Path(elf), _functions(elf), _parse_objdump(proc.stdout), tuple(roots), vector_integer)

@@ -58,6 +58,10 @@ class Emulator(abc.ABC):
     def require(cls) -> None:
         """Raise EmulatorNotFound, with how to install it, when the emulator's program is missing."""
 
+    def amend_record(self, rec: Record) -> Record:
+        """A record as the run should see it: the firmware's own, unless the emulator counts for it."""
+        return rec
+
     def vouch(self, run: FirmwareRun) -> str | None:
         """The emulator's own doubt about a finished run's counts, if it has one."""
         return None
@@ -93,7 +97,7 @@ class Emulator(abc.ABC):
         if not self.elf.is_file():
             raise EmulatorError(f"no ELF at {self.elf}", "build the firmware first")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._records = RecordStream(self, self.timeout, self.transcript)
+        self._records = RecordStream(self, self.timeout, self.transcript, self.amend_record)
         try:
             self._launch(self.run_dir)
         except BaseException:

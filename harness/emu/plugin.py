@@ -1,13 +1,12 @@
 """Instruction counts from a QEMU TCG plugin (harness/emu/plugin/hk_count.c), for boards whose
-firmware has no counter of its own that counts instructions.
+firmware has no counter of its own that counts instructions (target rows with qemu_counter="plugin").
 
 The plugin is compiled with the host's gcc into build/qemu-plugin/, once per source hash. Before
 first use it is loaded into `qemu-system-arm -M none` once, so a QEMU built without plugin support,
 or one that refuses the plugin's API version, is one clear EnvironmentProblem in QEMU's own words.
-`count_instructions` runs an ELF to its @done record under QEMU with the plugin and returns the
-total and the count at each entry of a marker function (see docs/qemu-plugin.md).
-
-This module uses harness.files, not harness.build: emu and build are independent layers.
+While the guest runs, the plugin writes the instruction count at each entry of the firmware's
+counter read; `PluginCounter` turns those into the counts of the @boot and @layer records (see
+docs/qemu-plugin.md). The QEMU backend (harness.emu.qemu) loads it.
 """
 from __future__ import annotations
 
@@ -15,16 +14,14 @@ import fcntl
 import hashlib
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from harness.defaults import DEFAULT_TIMEOUT
-from harness.emu.qemu import QEMU, QemuBackend, qemu_binary
 from harness.errors import EmulatorError, EnvironmentProblem
 from harness.files import build_root, temp_dir
-from harness.protocol import FirmwareRun
-from harness.targets import Target
+from harness.protocol import Record
 
 PLUGIN_SOURCE_DIR = Path(__file__).resolve().parent / "plugin"
 PLUGIN_CFLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra", "-Werror")
@@ -38,18 +35,12 @@ class PluginUnavailable(EnvironmentProblem):
 
 @dataclass(frozen=True)
 class PluginCounts:
-    """What the plugin counted in one run: every guest instruction QEMU executed until it exited,
-    and, at each entry of the marker function, how many had executed before its first instruction."""
+    """What the plugin counted in one run: at each entry of the marker function, how many
+    instructions had executed before its first instruction; and, once QEMU has exited, every guest
+    instruction it executed (None before)."""
 
-    total: int
+    total: int | None
     marks: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class PluginRun:
-    firmware: FirmwareRun  # the records the firmware sent
-    counts: PluginCounts
-    run_dir: Path  # the run's evidence: uart.log, qemu.log, command.txt, counts.txt
 
 
 def _sources() -> list[Path]:
@@ -99,33 +90,51 @@ def plugin_option(lib: Path, out: Path, marker: int | None = None) -> str:
     return option + (f",marker={marker:#x}" if marker is not None else "")
 
 
+def parse_counts(text: str) -> PluginCounts:
+    """The plugin's result: one count per marker entry, then `total N` once QEMU has exited. A line
+    that is neither (a write cut short) is refused."""
+    marks: list[int] = []
+    total = None
+    for line in text.split("\n"):
+        if not line:
+            continue
+        head, _, number = line.rpartition(" ")
+        if head not in ("", "total") or not number.isdigit() or total is not None:
+            raise ValueError(f"unexpected line {line[:60]!r}")
+        if head:
+            total = int(number)
+        else:
+            marks.append(int(number))
+    return PluginCounts(total, tuple(marks))
+
+
 def read_counts(path: Path) -> PluginCounts:
-    """The plugin's result file: the total, then one count per marker entry."""
+    """The plugin's result file, after QEMU has exited."""
     try:
-        numbers = [int(line) for line in path.read_text().split()]
+        counts = parse_counts(path.read_text())
     except FileNotFoundError:
         raise EmulatorError(f"the QEMU counting plugin wrote no result ({path} is missing)",
                             "see the run's qemu.log") from None
-    except ValueError:
-        raise EmulatorError(f"the QEMU counting plugin's result {path} is not a list of numbers",
-                            "see the file; the plugin may have run out of memory") from None
-    if not numbers:
-        raise EmulatorError(f"the QEMU counting plugin's result {path} is empty", "see the run's qemu.log")
-    return PluginCounts(numbers[0], tuple(numbers[1:]))
+    except ValueError as e:
+        raise EmulatorError(f"the QEMU counting plugin's result {path} is corrupt: {e}", "see the file") from None
+    if counts.total is None:
+        raise EmulatorError(f"the QEMU counting plugin's result {path} has no total: QEMU did not exit cleanly",
+                            "see the run's qemu.log")
+    return counts
 
 
 @cache
-def require_plugin() -> Path:
-    """The built plugin, once proven loadable by the installed QEMU (probe_plugin)."""
+def require_plugin(qemu: str) -> Path:
+    """The built plugin, once proven loadable by the QEMU program `qemu` (probe_plugin)."""
     lib = build_plugin()
-    probe_plugin(lib)
+    probe_plugin(lib, qemu)
     return lib
 
 
-def probe_plugin(lib: Path) -> None:
-    """Load `lib` into `qemu-system-arm -M none`, told to quit on its monitor; the plugin must install
-    and write its (zero) result at exit. Raises PluginUnavailable with QEMU's words otherwise."""
-    qemu = qemu_binary()
+def probe_plugin(lib: Path, qemu: str) -> None:
+    """Load `lib` into `qemu -M none`, told to quit on its monitor; the plugin must install and write
+    its (zero) result at exit. Raises PluginUnavailable with QEMU's words otherwise."""
+    name = Path(qemu).name
     with temp_dir("qemu-plugin-probe") as folder:
         out = folder / "counts.txt"
         cmd = [qemu, "-M", "none", "-nodefaults", "-display", "none", "-monitor", "stdio",
@@ -134,11 +143,11 @@ def probe_plugin(lib: Path) -> None:
             done = subprocess.run(cmd, input="quit\n", capture_output=True, text=True, timeout=PROBE_SECONDS,
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise PluginUnavailable(f"{QEMU} with the counting plugin did not quit within {PROBE_SECONDS:g} s",
+            raise PluginUnavailable(f"{name} with the counting plugin did not quit within {PROBE_SECONDS:g} s",
                                     f"run: {' '.join(cmd)}") from None
         if done.returncode != 0 or not out.is_file():
             raise PluginUnavailable(
-                f"{QEMU} refuses the counting plugin: {_first_line(done.stderr or done.stdout)}",
+                f"{name} refuses the counting plugin: {_first_line(done.stderr or done.stdout)}",
                 "a QEMU with TCG plugin support (API version 1, e.g. Debian's QEMU 7.2) is needed")
         counts = read_counts(out)
     if counts.total != 0 or counts.marks:
@@ -146,41 +155,85 @@ def probe_plugin(lib: Path) -> None:
                                 "rebuild the plugin (remove build/qemu-plugin)")
 
 
-class PluginQemu(QemuBackend):
-    """QEMU with the counting plugin loaded. With `icount` (the default) QEMU runs as the qemu
-    backend does, -icount shift=0: the run is deterministic, and each device access in the middle of
-    a translation block counts the rest of that block twice. Without it every count is exact, but the
-    board's timer runs on the host's clock, so firmware that prints timer values takes
-    run-dependent paths outside the timed spans (see docs/qemu-plugin.md)."""
-
-    name = "qemu-plugin"
-
-    def __init__(self, elf: Path, target: Target, timeout: float, marker: int | None, run_dir: Path | None = None,
-                 icount: bool = True):
-        super().__init__(elf, target, timeout, run_dir)
-        self.marker = marker
-        self.icount = icount
-        self.library = require_plugin()
-
-    @property
-    def counts_path(self) -> Path:
-        return self.run_dir / "counts.txt"
-
-    def command(self, port: int) -> list[str]:
-        cmd = super().command(port)
-        if not self.icount:
-            at = cmd.index("-icount")
-            del cmd[at : at + 2]
-        return [*cmd, "-plugin", plugin_option(self.library, self.counts_path, self.marker)]
+#: The firmware's counter reads before its first layer (runtime/src/counter.c and main.c): two
+#: around 64 NOPs and two around 128 (the start-up proof), then the @boot record's two.
+PROOF_READS = 4
+BOOT_READS = 2
+#: How long a record may wait for its marks to appear in the plugin's file. They are written before
+#: the record is sent (hk_count.c), so waiting at all means the plugin is not doing its job.
+MARK_WAIT_SECONDS = 5.0
 
 
-def count_instructions(elf: Path, target: Target, marker: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                       run_dir: Path | None = None, icount: bool = True) -> PluginRun:
-    """Run `elf` on `target`'s QEMU machine until its @done record, then stop QEMU (which writes the
-    plugin's result at exit) and return the counts. `marker` is a function's address (Thumb bit
-    ignored), e.g. elfinfo.function_address(elf, "hk_counter_read"); `icount` as PluginQemu."""
-    emu = PluginQemu(elf, target, timeout, marker, run_dir, icount)
-    with emu:
-        run = emu.run_to_completion()
-        folder = emu.run_dir
-    return PluginRun(run, read_counts(folder / "counts.txt"), folder)
+class PluginCounter:
+    """Puts the plugin's counts into the firmware's records as they arrive. The firmware of a board
+    without an instruction counter reports `counter=none` and zero counts; the plugin has recorded
+    the instruction count at each of its counter reads. So the @boot record's counter becomes
+    `plugin`, proven by the start-up reads (the span around 128 NOPs must be exactly 64 longer than
+    the one around 64), with the read-to-read overhead of its two reads; and the k-th @layer record
+    gets the instructions between the two reads that bracket the k-th layer run."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._marks: list[int] = []
+        self._pending = ""
+        self._offset = 0
+        self._layers = 0
+
+    def marks(self) -> tuple[int, ...]:
+        return tuple(self._marks)
+
+    def _mark(self, index: int, what: str) -> int:
+        deadline = time.monotonic() + MARK_WAIT_SECONDS
+        while len(self._marks) <= index:
+            self._read_more()
+            if len(self._marks) > index:
+                break
+            if time.monotonic() > deadline:
+                raise EmulatorError(
+                    f"the QEMU counting plugin recorded {len(self._marks)} counter reads, but {what} needs "
+                    f"read {index + 1}", f"see {self.path} and the run's qemu.log")
+            time.sleep(0.01)
+        return self._marks[index]
+
+    def _read_more(self) -> None:
+        try:
+            with open(self.path) as f:
+                f.seek(self._offset)
+                chunk = f.read()
+                self._offset = f.tell()
+        except FileNotFoundError:
+            return
+        lines = (self._pending + chunk).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            if line.startswith("total "):
+                continue
+            if not line.isdigit():
+                raise EmulatorError(f"the QEMU counting plugin wrote {line[:60]!r} to {self.path}",
+                                    "see the file and the run's qemu.log")
+            self._marks.append(int(line))
+
+    def span(self, first: int, what: str) -> int:
+        """Instructions from the entry of read `first` to the entry of the read after it."""
+        return self._mark(first + 1, what) - self._mark(first, what)
+
+    def amend(self, rec: Record) -> Record:
+        if rec.kind == "boot":
+            if rec.str("counter") != "none":
+                raise EmulatorError(
+                    f"the firmware reads a counter of its own ({rec.str('counter')}) on a board that QEMU's "
+                    "plugin counts: its reads would touch a device and the counts would not be exact",
+                    "give the board's platform code no timer (hk_platform_timer_start returns 0)")
+            short, long = self.span(0, "the start-up proof"), self.span(2, "the start-up proof")
+            if long - short != 64:
+                raise EmulatorError(
+                    f"the QEMU counting plugin failed its start-up proof: 64 more NOPs counted as "
+                    f"{long - short} more instructions ({short} and {long})", f"see {self.path}")
+            overhead = self.span(PROOF_READS, "the @boot record")
+            return Record(rec.kind, {**rec.fields, "counter": "plugin", "read_overhead": str(overhead)}, rec.line)
+        if rec.kind == "layer":
+            first = PROOF_READS + BOOT_READS + 2 * self._layers
+            self._layers += 1
+            count = self.span(first, f"@layer record {self._layers}")
+            return Record(rec.kind, {**rec.fields, "cycles": str(count)}, rec.line)
+        return rec

@@ -1,4 +1,10 @@
-"""QEMU backend: `qemu-system-arm -M <machine> -icount shift=0`, its USART1 on a TCP connection.
+"""QEMU backend: `qemu-system-arm -M <machine> -icount shift=0`, its console UART on a TCP connection.
+
+Counts: on boards whose timer ticks once per instruction under -icount (the STM32 models) the
+firmware proves and reads it (`counter=icount`). On the others (target rows with
+qemu_counter="plugin") QEMU loads the project's counting plugin, which records the instruction count
+at each of the firmware's counter reads, and the records get those counts (`counter=plugin`,
+harness.emu.plugin).
 
 The harness listens first, on a port the kernel gives it, and QEMU dials in (`-serial
 tcp:127.0.0.1:PORT`, client mode): QEMU connects while it sets up the machine, before the guest
@@ -18,12 +24,17 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from harness.defaults import DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound
+from harness.emu.plugin import PluginCounter, PluginCounts, plugin_option, read_counts, require_plugin
+from harness.emu.symbols import COUNTER_SYMBOL, counter_read_address
 from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, FirmwareFault
+from harness.protocol import FirmwareRun, Record
 from harness.targets import Target
 
 QEMU = "qemu-system-arm"
@@ -65,15 +76,50 @@ def lockup_line(log: str) -> str | None:
 
 
 class QemuBackend(Emulator):
+    """`marks`: load the counting plugin and keep its raw marks in counts.txt without putting them
+    into the records (what tests of the plugin itself use); `icount=False` runs QEMU without
+    -icount, where every plugin count is exact but the board's timer runs on the host's clock."""
+
     name = "qemu"
 
-    def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Path | None = None):
+    def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Path | None = None, *,
+                 marks: bool = False, icount: bool = True):
         super().__init__(elf, target, timeout, run_dir)
         if target.qemu_machine is None:
             raise EmulatorError(f"target '{target.name}' has no QEMU machine", "choose a target with one")
         self._proc: subprocess.Popen[bytes] | None = None
         self._port: SocketUart | None = None
         self._closed_at: float | None = None
+        self.icount = icount
+        self.counts_with_plugin = target.qemu_counter == "plugin"
+        self._counter: PluginCounter | None = None
+        self._plugin: Path | None = None
+        self._marker: int | None = None
+        if self.counts_with_plugin or marks:
+            self._plugin = require_plugin(qemu_binary())
+            self._marker = counter_read_address(self.elf)
+            if self._marker is None:
+                raise EmulatorError(f"{self.elf} has no function {COUNTER_SYMBOL}: the counting plugin has "
+                                    "nothing to count between", "build the image with the harness's runtime")
+
+    @property
+    def counts_path(self) -> Path:
+        """Where the counting plugin writes (when it is loaded)."""
+        return self.run_dir / "counts.txt"
+
+    def amend_record(self, rec: Record) -> Record:
+        if self.counts_with_plugin:
+            if self._counter is None:
+                self._counter = PluginCounter(self.counts_path)
+            return self._counter.amend(rec)
+        return rec
+
+    @property
+    def count_note(self) -> str | None:
+        if not self.counts_with_plugin:
+            return None
+        return (f"QEMU's TCG plugin (hk_count) counts every executed instruction from one entry of "
+                f"{COUNTER_SYMBOL} to the next: exact, repeatable; the firmware's own counter is none")
 
     def version(self) -> str:
         return qemu_version()
@@ -83,14 +129,17 @@ class QemuBackend(Emulator):
         qemu_binary()
 
     def command(self, port: int) -> list[str]:
-        return [
+        cmd = [
             qemu_binary(),
             "-M", str(self.target.qemu_machine),
-            "-nodefaults", "-display", "none", "-monitor", "none",
-            "-icount", "shift=0",
+            "-nodefaults", "-display", "none", "-monitor", "none", "-net", "none",
+            *(("-icount", "shift=0") if self.icount else ()),
             "-kernel", str(self.elf),
             "-serial", f"tcp:127.0.0.1:{port}",
         ]
+        if self._plugin is not None:
+            cmd += ["-plugin", plugin_option(self._plugin, self.counts_path, self._marker)]
+        return cmd
 
     @property
     def log_path(self) -> Path:
@@ -188,3 +237,21 @@ class QemuBackend(Emulator):
             except ProcessLookupError:
                 pass
             proc.wait()
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    firmware: FirmwareRun  # the records the firmware sent
+    counts: PluginCounts
+    run_dir: Path  # the run's evidence: uart.log, qemu.log, command.txt, counts.txt
+
+
+def count_instructions(elf: Path, target: Target, timeout: float = DEFAULT_TIMEOUT, run_dir: Path | None = None,
+                       icount: bool = True) -> PluginRun:
+    """Run `elf` on `target`'s QEMU machine with the counting plugin until its @done record, stop
+    QEMU (the plugin writes its total at exit) and return the plugin's raw marks at every entry of
+    the counter read beside the firmware's own records."""
+    with QemuBackend(elf, target, timeout, run_dir, marks=True, icount=icount) as emu:
+        run = emu.run_to_completion()
+        folder = emu.run_dir
+    return PluginRun(run, read_counts(folder / "counts.txt"), folder)

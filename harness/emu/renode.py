@@ -35,10 +35,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
 from harness.emu.base import Emulator, EmulatorNotFound
 from harness.emu.renode_scripts import (
     DWT_ADDRESS,
@@ -48,6 +44,7 @@ from harness.emu.renode_scripts import (
     platform_repl,
     renode_board,
 )
+from harness.emu.symbols import COUNTER_SYMBOL, counter_read_address
 from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, EnvironmentProblem
 from harness.files import OwnedDir, new_temp_dir, remove
@@ -59,8 +56,7 @@ INSTALL_HINT = (
     "in Debian or PyPI; on Debian it needs the Mono runtime), then put `renode` on PATH, set RENODE=PATH "
     "or pass --renode PATH"
 )
-#: The symbol whose entry the count hook sits on, and what the hook does there.
-COUNTER_SYMBOL = "hk_counter_read"
+#: What the count hook on the counter read's entry (COUNTER_SYMBOL) does there.
 HOOK_SCRIPT = f"self.Bus.WriteDoubleWord({DWT_ADDRESS + 4:#x}, self.ExecutedInstructions & 0xFFFFFFFF)"
 #: Runs one Renode serves before it is replaced (its memory grows about 3 MB a run).
 RECYCLE_RUNS = 40
@@ -391,20 +387,6 @@ stop_all = _POOL.stop_all
 atexit.register(stop_all)
 
 
-def counter_hook_address(elf: Path) -> int | None:
-    """Where the firmware reads its counter (the Thumb bit cleared), if the ELF says. A file that is
-    not an ELF has none: Renode then refuses it, in its own words."""
-    try:
-        with open(elf, "rb") as f:
-            symbols = ELFFile(f).get_section_by_name(".symtab")
-            if not isinstance(symbols, SymbolTableSection):
-                return None
-            found = symbols.get_symbol_by_name(COUNTER_SYMBOL)
-            return int(found[0]["st_value"]) & ~1 if found else None
-    except ELFError:
-        return None
-
-
 # ------------------------------------------------------------------------------------ backend
 
 
@@ -459,7 +441,7 @@ class RenodeBackend(Emulator):
         self._monitor_start = len(process.monitor.lines)
         process.runs += 1
         repl, resc = process.scripts_for(self.target)
-        hook = counter_hook_address(self.elf)
+        hook = counter_read_address(self.elf)
         self._hooked = hook is not None
         commands = [
             "Clear",

@@ -11,6 +11,7 @@ from __future__ import annotations
 COUNTER_UNITS = {
     "dwt": "cycles",
     "icount": "instructions",
+    "plugin": "instructions",
     "timer": "timer ticks",
     "none": "nothing (no counter advanced)",
 }

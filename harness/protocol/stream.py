@@ -8,6 +8,7 @@ byte that arrives is appended to the transcript file as it arrives: the evidence
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -36,8 +37,12 @@ class ByteSource(Protocol):
 
 
 class RecordStream:
-    def __init__(self, source: ByteSource, timeout: float, transcript: Path | None = None):
+    def __init__(self, source: ByteSource, timeout: float, transcript: Path | None = None,
+                 amend: Callable[[Record], Record] | None = None):
+        """`amend` sees each record before the run does: an emulator that counts for the firmware
+        puts its counts in (the transcript keeps the bytes the firmware sent)."""
         self.source = source
+        self.amend = amend
         self.timeout = timeout
         self.run = FirmwareRun()
         self.records: list[Record] = []
@@ -94,6 +99,8 @@ class RecordStream:
             line = raw.decode("latin-1")
             rec = parse_line(line)
             if rec is not None:
+                if self.amend is not None:
+                    rec = self.amend(rec)
                 self.run.feed(rec)
                 self.records.append(rec)
                 return rec

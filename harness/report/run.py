@@ -48,7 +48,7 @@ def kernels_line(rep: RunReport) -> str:
 
 def _render_lines(rep: RunReport) -> list[str]:
     v = rep.verdict
-    counted = rep.count_note or ("exact, repeatable" if rep.counter == "icount" else rep.unit)
+    counted = rep.count_note or ("exact, repeatable" if rep.counter in ("icount", "plugin") else rep.unit)
     out = [
         f"{rep.model} on {rep.target.name} ({rep.target.core}) under {rep.emulator_version}",
         f"counter: {rep.counter} ({rep.unit}; {counted}), per layer the largest of {len(v.reference)} samples",

@@ -3,8 +3,9 @@
  *
  * Options (-plugin hk_count.so,marker=0x...,out=PATH):
  *   marker=ADDR  address of the marker function (the Thumb bit is ignored); optional
- *   out=PATH     where to write the result at exit (required)
- * The result is one number per line: the total first, then one line per marker entry, in order.
+ *   out=PATH     where to write the result (required)
+ * The result is one line per marker entry, in order, each written and flushed as the entry happens
+ * (so a reader can follow the run), then `total N` when QEMU exits.
  *
  * Counting. Each translated block gets an inline 64-bit add of its instruction count, which QEMU
  * generates into the block's own code and runs when the block is entered: no call per block or
@@ -37,28 +38,16 @@ HK_QEMU_PLUGIN_EXPORT int qemu_plugin_version = HK_QEMU_PLUGIN_API_VERSION;
 /* The emulated boards have one core; QEMU runs it on one thread, so plain updates are safe. */
 static uint64_t executed;
 static uint64_t marker = UINT64_MAX;
-static const char *out_path;
-static uint64_t *marks;
-static size_t n_marks;
-static size_t cap_marks;
-static int out_of_memory;
+static FILE *out;
 
+/* Written before the guest runs on: the vCPU thread that runs this callback is the one that then
+ * sends the firmware's next UART bytes, so a record that follows a marker entry never reaches the
+ * harness before the entry's line is in the file. */
 static void on_marker(unsigned int vcpu_index, void *userdata)
 {
     (void)vcpu_index;
-    if (n_marks == cap_marks) {
-        const size_t cap = cap_marks ? 2 * cap_marks : 1024;
-        uint64_t *grown = realloc(marks, cap * sizeof *marks);
-        if (grown == NULL) {
-            out_of_memory = 1;
-        } else {
-            marks = grown;
-            cap_marks = cap;
-        }
-    }
-    if (n_marks < cap_marks) {
-        marks[n_marks++] = executed;
-    }
+    fprintf(out, "%" PRIu64 "\n", executed);
+    fflush(out);
     executed += (uint64_t)(uintptr_t)userdata;
 }
 
@@ -77,28 +66,18 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
 }
 
-static void write_result(qemu_plugin_id_t id, void *userdata)
+static void write_total(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
-    FILE *f = fopen(out_path, "w");
-    if (f == NULL) {
-        fprintf(stderr, "hk_count: cannot write %s\n", out_path);
-        return;
-    }
-    fprintf(f, "%" PRIu64 "\n", executed);
-    for (size_t i = 0; i < n_marks; i++) {
-        fprintf(f, "%" PRIu64 "\n", marks[i]);
-    }
-    if (out_of_memory) {
-        fprintf(f, "out of memory\n"); /* not a number: the reader refuses the file */
-    }
-    fclose(f);
+    fprintf(out, "total %" PRIu64 "\n", executed);
+    fclose(out);
 }
 
 HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     (void)info;
+    const char *out_path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "marker=", 7) == 0) {
             char *end;
@@ -118,7 +97,12 @@ HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
         fprintf(stderr, "hk_count: no out=PATH given\n");
         return -1;
     }
+    out = fopen(out_path, "w");
+    if (out == NULL) {
+        fprintf(stderr, "hk_count: cannot write %s\n", out_path);
+        return -1;
+    }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
-    qemu_plugin_register_atexit_cb(id, write_result, NULL);
+    qemu_plugin_register_atexit_cb(id, write_total, NULL);
     return 0;
 }

@@ -1,8 +1,7 @@
 /* Pick the counter that really advances. DWT CYCCNT where the core has a working DWT (silicon,
  * Renode with a DWT); else the board timer, which is proven to count instructions when a block of
  * 64 extra NOPs costs exactly 64 more ticks (QEMU with -icount shift=0 and a 1 GHz timer clock).
- * Both timed blocks are single asm sequences, so the compiler cannot make them differ; they are
- * not inlined because GCC sizes a .rept block as one instruction and would branch over it short. */
+ * A board with neither reports `none`, and its counts come from the emulator if they come at all. */
 #include "hk_counter.h"
 
 #include "hk_platform.h"
@@ -41,43 +40,51 @@ static int dwt_counts(void)
     return 0;
 }
 
-__attribute__((noinline)) static uint32_t ticks_64_nops(volatile const uint32_t *reg)
+/* Two counter reads around 64 and around 128 NOPs. The bodies differ only in the NOP count, so the
+ * compiler gives them the same code around it and the two spans differ by exactly 64 instructions
+ * on a counter that counts instructions. They are not inlined because GCC sizes a .rept block as
+ * one instruction and would branch over it short. */
+__attribute__((noinline)) static uint32_t span_64_nops(void)
 {
-    uint32_t before, after;
-    __asm volatile("ldr %0, [%2]\n\t.rept 64\n\tnop\n\t.endr\n\tldr %1, [%2]"
-                   : "=&r"(before), "=&r"(after)
-                   : "r"(reg)
-                   : "memory");
-    return after - before;
+    const uint32_t before = hk_counter_read();
+    __asm volatile(".rept 64\n\tnop\n\t.endr" ::: "memory");
+    return hk_counter_read() - before;
 }
 
-__attribute__((noinline)) static uint32_t ticks_128_nops(volatile const uint32_t *reg)
+__attribute__((noinline)) static uint32_t span_128_nops(void)
 {
-    uint32_t before, after;
-    __asm volatile("ldr %0, [%2]\n\t.rept 128\n\tnop\n\t.endr\n\tldr %1, [%2]"
-                   : "=&r"(before), "=&r"(after)
-                   : "r"(reg)
-                   : "memory");
-    return after - before;
+    const uint32_t before = hk_counter_read();
+    __asm volatile(".rept 128\n\tnop\n\t.endr" ::: "memory");
+    return hk_counter_read() - before;
 }
 
 hk_counter_kind hk_counter_init(void)
 {
+    hk_counter_kind kind = HK_COUNTER_NONE;
     if (dwt_counts()) {
         count_register = &DWT_CYCCNT;
-        return HK_COUNTER_DWT;
+        kind = HK_COUNTER_DWT;
+    } else {
+        volatile const uint32_t *timer = hk_platform_timer_start();
+        if (timer != 0) {
+            count_register = timer;
+            kind = HK_COUNTER_TIMER;
+        }
     }
-    volatile const uint32_t *timer = hk_platform_timer_start();
-    if (timer == 0) {
-        return HK_COUNTER_NONE;
+    /* The proof runs whatever the counter, so that an emulator counting the firmware's reads from
+     * outside (the QEMU plugin, docs/qemu-plugin.md) sees the same four reads first on every board
+     * and can prove its own count with them. */
+    const uint32_t short_span = span_64_nops();
+    const uint32_t long_span = span_128_nops();
+    if (kind == HK_COUNTER_TIMER) {
+        if (short_span == 0u && long_span == 0u) {
+            count_register = &zero;
+            kind = HK_COUNTER_NONE;
+        } else if (long_span - short_span == 64u) {
+            kind = HK_COUNTER_ICOUNT;
+        }
     }
-    const uint32_t short_block = ticks_64_nops(timer);
-    const uint32_t long_block = ticks_128_nops(timer);
-    if (short_block == 0u && long_block == 0u) {
-        return HK_COUNTER_NONE;
-    }
-    count_register = timer;
-    return long_block - short_block == 64u ? HK_COUNTER_ICOUNT : HK_COUNTER_TIMER;
+    return kind;
 }
 
 /* Never inlined: Renode's backend hooks this function's entry to make every read exact. */

@@ -1,26 +1,38 @@
-/* Fault handler for ARMv7-M: print the stacked PC and LR and the fault status registers as a
- * @fault record, then the failure record, so the host fails at once instead of by timeout. */
+/* Fault handler: print the stacked PC and LR and the fault status registers as a @fault record,
+ * then the failure record, so the host fails at once instead of by timeout. ARMv6-M has no fault
+ * status registers; there they are reported as 0. */
 #include <stdint.h>
 
 #include "hk_record.h"
 #include "hk_runner.h"
 
+#if __ARM_ARCH >= 7
 #define SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
 #define SCB_HFSR (*(volatile uint32_t *)0xE000ED2Cu)
 #define SCB_MMFAR (*(volatile uint32_t *)0xE000ED34u)
 #define SCB_BFAR (*(volatile uint32_t *)0xE000ED38u)
+#else
+#define SCB_CFSR 0u
+#define SCB_HFSR 0u
+#define SCB_MMFAR 0u
+#define SCB_BFAR 0u
+#endif
 
 void hk_fault_report(const uint32_t *frame, uint32_t exc_return);
 
 __attribute__((naked)) void hk_fault_handler(void)
 {
     __asm volatile(
-        "tst lr, #4\n\t"
-        "ite eq\n\t"
-        "mrseq r0, msp\n\t"
-        "mrsne r0, psp\n\t"
+        /* The frame is on the stack EXC_RETURN bit 2 names; ARMv6-M instructions only. */
+        "mrs r0, msp\n\t"
         "mov r1, lr\n\t"
-        "b hk_fault_report\n\t");
+        "movs r2, #4\n\t"
+        "tst r1, r2\n\t"
+        "beq 1f\n\t"
+        "mrs r0, psp\n"
+        "1:\n\t"
+        "ldr r2, =hk_fault_report\n\t"
+        "bx r2\n\t");
 }
 
 void hk_fault_report(const uint32_t *frame, uint32_t exc_return)

@@ -1,5 +1,9 @@
-/* Reset and vectors for the STM32F405 (Cortex-M4F). The FPU is left disabled on purpose: the
- * inference path has no floating point, and any FP instruction would fault (NOCP) and be reported. */
+/* Reset and vectors, the same on every Cortex-M the harness targets (ARMv6-M, v7-M, v8-M): the
+ * first 16 vector-table entries and the reset sequence do not depend on the board. The FPU is left
+ * disabled on purpose: the inference path has no floating point, and any FP instruction would fault
+ * (NOCP) and be reported. The exception is a core with the M-profile Vector Extension (Helium),
+ * whose integer vector instructions need the FP coprocessors enabled: there the ELF scan for
+ * floating point (harness/build/floatscan.py) is the proof that none is used. */
 #include <stdint.h>
 
 #include "hk_stack.h"
@@ -10,8 +14,9 @@ int main(void);
 void hk_fault_handler(void);
 void hk_reset_handler(void);
 
-/* Initial SP, reset, then the ARMv7-M system exceptions, every one reported as a fault (the
- * record carries the exception number); peripheral IRQs are never enabled. */
+/* Initial SP, reset, then the system exceptions, every one reported as a fault (the record carries
+ * the exception number); peripheral IRQs are never enabled. Entries a core lacks (ARMv6-M has no
+ * MemManage, BusFault or UsageFault) are never taken. */
 __attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(void) = {
     (void (*)(void))(&_estack),
     hk_reset_handler,
@@ -29,6 +34,7 @@ __attribute__((section(".isr_vector"), used)) static void (*const vectors[16])(v
 };
 
 #define SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
+#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 
 __attribute__((noreturn)) void hk_reset_handler(void)
 {
@@ -45,8 +51,16 @@ __attribute__((noreturn)) void hk_reset_handler(void)
     for (uint32_t *p = &_sstack; (uintptr_t)p < sp - 64u; p++) {
         *p = HK_STACK_PAINT;
     }
-    /* Route MemManage, BusFault and UsageFault to their own vectors (all report the same way). */
+#if __ARM_ARCH >= 7
+    /* Route MemManage, BusFault and UsageFault to their own vectors (all report the same way);
+     * ARMv6-M has HardFault only. */
     SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
+#endif
+#if defined(__ARM_FEATURE_MVE) && __ARM_FEATURE_MVE
+    /* Full access to CP10 and CP11, which the MVE instructions use. */
+    SCB_CPACR |= 0xFu << 20;
+    __asm volatile("dsb\n\tisb" ::: "memory");
+#endif
     main();
     for (;;) {
     }

@@ -1,4 +1,5 @@
-/* STM32F405 board support: USART1 console on PA9 and TIM2 as a free-running 32-bit counter. */
+/* STM32F2 and STM32F4 (the same RCC, GPIO, USART1 and TIM2 addresses): USART1 console on PA9 and
+ * TIM2 as a free-running 32-bit counter. */
 #include <stdint.h>
 
 #include "hk_platform.h"
