@@ -111,7 +111,7 @@ PROGRAMS = (
     ("arm-none-eabi-objdump", "the no-float scan", "binutils-arm-none-eabi", True),
     ("cmake", "building firmware", "cmake", True),
     ("qemu-system-arm", "running firmware", "qemu-system-arm", True),
-    ("gcc", "host builds of the kernels (tests, fuzz shrinking)", "gcc", False),
+    ("gcc", "QEMU's counting plugin, host builds of the kernels (tests)", "gcc", True),
 )
 
 
@@ -134,6 +134,19 @@ def _renode_row() -> tuple[str, bool, str, bool]:
     except HarnessError as e:
         return ("renode", False, f"not installed (optional, for --emulator renode): {e.message}; {INSTALL_HINT}",
                 False)
+
+
+def _plugin_row() -> tuple[str, bool, str, bool]:
+    """QEMU's counting plugin: built with the host gcc and loaded into the installed QEMU once."""
+    from harness.emu.plugin import require_plugin
+    from harness.emu.qemu import qemu_binary
+
+    counted = ", ".join(t.name for t in TARGETS.values() if t.qemu_counter == "plugin")
+    what = f"QEMU counting plugin (counts for {counted})"
+    try:
+        return (what, True, f"builds and loads ({require_plugin(qemu_binary())})", True)
+    except HarnessError as e:
+        return (what, False, str(e), True)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -160,6 +173,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 ok = re.search(rf"^{re.escape(target.qemu_machine)}\s", machines, re.M) is not None
                 rows.append((f"QEMU machine {target.qemu_machine} ({target.name})", ok,
                              "available" if ok else "this QEMU lacks it: install QEMU 7.2 or newer", True))
+        rows.append(_plugin_row())
     rows.append(_renode_row())
     width = max(len(r[0]) for r in rows)
     for what, ok, detail, required in rows:
@@ -204,6 +218,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Build, emulate and verify one model; exit 0 only when every logit matches."""
+    if args.target == "all" or "," in args.target:
+        args.targets = args.target
+        return cmd_matrix(args)
     if "," in args.emulator:
         args.emulators = args.emulator
         return cmd_cross(args)
@@ -216,6 +233,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not report.verdict.match:
         raise VerificationFailed(report.verdict.problems, report.evidence)
     return EXIT_VERIFIED
+
+
+# ------------------------------------------------------------------------------------ matrix
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """Build and verify one model on many targets in parallel; one row per target."""
+    from harness.matrix import matrix_exit_code, matrix_targets, run_matrix
+    from harness.report.matrix import render_matrix
+
+    _check_outputs(args.json)
+    targets = matrix_targets(args.targets)
+    _progress(f"{args.model} on {len(targets)} targets, {args.jobs or os.cpu_count() or 1} at a time")
+    rows = run_matrix(args.model, targets, args.emulator, args.timeout, args.jobs, _inputs(args), args.kernels,
+                      log=_progress)
+    print(render_matrix(args.model, rows))
+    if args.json:
+        _write_json(args.json, {"model": args.model, "targets": [r.to_json() for r in rows]})
+    return matrix_exit_code(rows)
 
 
 # ------------------------------------------------------------------------------------- cross
@@ -610,10 +646,26 @@ def emulator_names(text: str) -> str:
     return text
 
 
+def target_names(text: str) -> str:
+    """`all`, one target, or several separated by commas, each a row of TARGETS."""
+    if text != "all":
+        for name in text.split(","):
+            if name.strip() not in TARGETS:
+                raise argparse.ArgumentTypeError(f"unknown target '{name.strip()}' (choose from "
+                                                 f"{', '.join(sorted(TARGETS))}, several as A,B, or all)")
+    return text
+
+
 def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emulator: bool = True,
                         kernels: bool = True) -> None:
-    p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
-                   help=f"board to build for and emulate (default {DEFAULT_TARGET})")
+    if several:
+        p.add_argument("--target", default=DEFAULT_TARGET, type=target_names, metavar="TARGET[,TARGET]|all",
+                       help=f"board to build for and emulate (default {DEFAULT_TARGET}): one of "
+                            f"{', '.join(sorted(TARGETS))}; several separated by commas, or `all`, run the "
+                            "model on each in parallel and print one table (as `harness matrix`)")
+    else:
+        p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
+                       help=f"board to build for and emulate (default {DEFAULT_TARGET})")
     if several:
         p.add_argument("--emulator", default=DEFAULT_EMULATOR, metavar="NAME[,NAME]", type=emulator_names,
                        help=f"emulator backend: {', '.join(sorted(BACKENDS))} (default {DEFAULT_EMULATOR}); two "
@@ -679,7 +731,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(p, several=True)
     _add_model_inputs(p)
     p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="with several targets: how many run at once (default: one per CPU core)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "matrix", help="build and verify a model on every target (the Cortex-M matrix)",
+        description="Build MODEL for each target and verify it there, several at once, as `harness run` does "
+                    "for one. Prints one table: target, core, kernels, verdict, instructions per inference, "
+                    "flash, RAM and peak stack. A target too small for the model is a row `does not fit (RAM by "
+                    "N bytes)`, not a failure. Each target is judged by its own golden file "
+                    "(harness/golden/MODEL/TARGET.txt).",
+        epilog="exit status: 0 every target the model fits verified; 1 a target failed (or the model fits "
+               "none); otherwise the code of the most telling problem (see `harness --help`)",
+    )
+    _add_model_argument(p)
+    p.add_argument("--targets", default="all", type=target_names, metavar="all|TARGET[,TARGET]",
+                   help=f"the targets (default all: {', '.join(TARGETS)})")
+    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=sorted(BACKENDS),
+                   help=f"emulator backend (default {DEFAULT_EMULATOR})")
+    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"wall-clock limit for each emulator run (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="how many targets run at once (default: one per CPU core)")
+    _add_kernels_option(p)
+    _add_model_inputs(p)
+    p.add_argument("--json", metavar="PATH", help="also write the table as JSON to PATH")
+    p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser(
         "cross", help="run one ELF on two emulators and check they agree",

@@ -128,7 +128,7 @@ def fabricated(variant: str, fraction: float) -> KernelSuite:
         count = round(shape.cmsis_nn * fraction)
         layer = BenchLayer(0, shape.id, shape.op, (4,), MACS[shape.id], count, (count, count - 3))
         models.append(ModelBench(shape.model_name, [layer], firmware, "icount", 256, 2, True))
-        results.append(KernelResult(shape, layer))
+        results.append(KernelResult(shape, layer, shape.cmsis_nn))
     report = BenchReport(Provenance("stm32f405", "cortex-m4", "qemu", "QEMU 7.2", "arm-none-eabi-gcc", ("-O2",),
                                     variant, "0.1.0", "test"), models)
     return KernelSuite(report, results, variant)

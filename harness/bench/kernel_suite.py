@@ -34,6 +34,27 @@ from harness.targets import Target
 #: Where the CMSIS-NN figures come from (issue 13); they are references, not measured here.
 CMSIS_NN_SOURCE = ("CMSIS-NN at commit 99f736a6, gcc 12.2 -O2, Cortex-M4 hard-float ABI, on the netduinoplus2 "
                    "icount counter, including a call's argument set-up")
+#: CMSIS-NN's figures on other cores (issue 14): its DSP paths on the Cortex-M7 (mps2-an500) and its
+#: MVE paths on the Cortex-M55 (mps3-an547), by shape id; a shape without one shows none.
+CMSIS_NN_BY_CORE: dict[str, dict[str, int]] = {
+    "cortex-m7": {"a": 343_144, "b": 144_433, "g": 1_386_776},
+    "cortex-m55": {"a": 141_198, "b": 50_718, "c1": 35_151, "c2": 10_830, "d2": 5_888, "e": 7_133, "f1": 14_375,
+                   "f2": 763, "g": 235_798},
+}
+CMSIS_NN_SOURCES = {
+    "cortex-m4": CMSIS_NN_SOURCE,
+    **{core: (f"CMSIS-NN's {'MVE' if core == 'cortex-m55' else 'DSP'} paths on QEMU's "
+              f"{'mps3-an547' if core == 'cortex-m55' else 'mps2-an500'}, read from the board timer at 1/31 "
+              "resolution over repetitions: approximate instruction counts")
+       for core in CMSIS_NN_BY_CORE},
+}
+
+
+def cmsis_nn_figure(shape: KernelShape, core: str) -> int | None:
+    """CMSIS-NN's count for `shape` on `core`, where one is known."""
+    if core == "cortex-m4":
+        return shape.cmsis_nn
+    return CMSIS_NN_BY_CORE.get(core, {}).get(shape.id)
 #: Samples each shape's firmware runs; a layer's count is the largest over them.
 SAMPLES = 2
 #: Weight scale of a weighted layer (per channel, each drawn within a factor of 1.5 of it).
@@ -57,7 +78,7 @@ class KernelShape:
     layer: str  # what the shape is, as the tables print it
     op: str
     input_shape: tuple[int, ...]
-    cmsis_nn: int  # CMSIS-NN's count on this counter (CMSIS_NN_SOURCE)
+    cmsis_nn: int  # CMSIS-NN's count on the Cortex-M4 (CMSIS_NN_SOURCE); other cores: CMSIS_NN_BY_CORE
     filters: int = 0
     kernel: tuple[int, int] = (1, 1)
     stride: int = 1
@@ -151,6 +172,7 @@ def shape_model(shape: KernelShape) -> Model:
 class KernelResult:
     shape: KernelShape
     layer: BenchLayer  # the shape's layer as the bench measured it
+    cmsis_nn: int | None  # CMSIS-NN's figure on the suite's core, where one is known
 
     @property
     def count(self) -> int:
@@ -161,9 +183,9 @@ class KernelResult:
         return self.layer.macs
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
         """This variant's count over CMSIS-NN's (below 1: fewer instructions)."""
-        return self.count / self.shape.cmsis_nn
+        return self.count / self.cmsis_nn if self.cmsis_nn else None
 
 
 @dataclass
@@ -171,10 +193,15 @@ class KernelSuite:
     bench: BenchReport  # every shape's model, with provenance and repeatability
     results: list[KernelResult]
     variant: str = "ref"  # the kernels measured: ref (the portable C kernels) or a variant folder's name
+    core: str = "cortex-m4"  # the core it ran on, which picks CMSIS-NN's figures
 
     @property
     def unit(self) -> str:
         return self.bench.models[0].unit
+
+    @property
+    def cmsis_nn_source(self) -> str | None:
+        return CMSIS_NN_SOURCES.get(self.core)
 
 
 def run_kernel_suite(target: Target, emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT,
@@ -184,5 +211,6 @@ def run_kernel_suite(target: Target, emulator: str = DEFAULT_EMULATOR, timeout: 
     figure is the count of its layer."""
     kernels = variant_for(target, kernels)
     report = run_bench([shape_model(s) for s in shapes], target, emulator, timeout, log, firmware_dir, kernels)
-    return KernelSuite(report, [KernelResult(s, next(l for l in m.layers if l.name == s.id))
-                                for s, m in zip(shapes, report.models)], kernels.name)
+    return KernelSuite(report, [KernelResult(s, next(l for l in m.layers if l.name == s.id),
+                                             cmsis_nn_figure(s, target.core))
+                                for s, m in zip(shapes, report.models)], kernels.name, target.core)

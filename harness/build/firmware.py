@@ -17,7 +17,7 @@ from pathlib import Path
 from harness.build.elfinfo import Footprint, footprint
 from harness.build.variants import REF_KERNELS, KernelVariant, kernel_sources, variant_for
 from harness.codegen import generate
-from harness.errors import BuildError, EnvironmentProblem, InputError
+from harness.errors import BuildError, EnvironmentProblem, HarnessError
 from harness.files import PACKAGE_DIR, PROJECT_ROOT, build_root, new_temp_dir, remove
 from harness.model import Model
 from harness.targets import Target
@@ -38,8 +38,11 @@ class ToolchainMissing(EnvironmentProblem):
     """The cross compiler or CMake is not installed."""
 
 
-class ModelTooLarge(InputError):
-    """The image does not fit the target's memory: the model is too big for the board."""
+class ModelTooLarge(HarnessError):
+    """The image does not fit the target's memory: the model is too big for the board. A verdict on
+    the model and board (exit 1), not a fault of the harness's input."""
+
+    kind = "fit"
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
         overflow = re.findall(r"region [`']?(\w+)'? overflowed by (\d+) bytes", out)
         if overflow:
             parts = ", ".join(f"{region} by {int(n)} bytes" for region, n in overflow)
-            raise ModelTooLarge(f"the image does not fit the target: {parts}")
+            raise ModelTooLarge(parts)
         errors = ([line for line in out.splitlines() if re.search(LINK_OR_COMPILE_ERROR, line, re.I)]
                   or out.splitlines()[-15:])
         raise BuildError(f"{what} failed: " + " | ".join(line.strip() for line in errors[:15]),
@@ -302,8 +305,9 @@ def build_firmware(
         image = build_image(model.name, gen.source, target, log, firmware_dir, kernels=kernels)
     except ModelTooLarge as e:
         raise ModelTooLarge(
-            f"{model.name}: {e} (arena {gen.arena.size} B and a {target.stack_bytes} B stack in "
-            f"{target.ram.size} B of RAM; {gen.weight_bytes} B of weights in {target.flash.size} B of flash)"
+            f"{model.name} does not fit {target.name} ({e.message}): arena {gen.arena.size} B and a "
+            f"{target.stack_bytes} B stack in {target.ram.size} B of RAM; {gen.weight_bytes} B of weights in "
+            f"{target.flash.size} B of flash", "choose a target with more memory, or a smaller model"
         ) from None
     return Firmware(
         elf=image.elf,

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from harness.bench.kernel_suite import CMSIS_NN_SOURCE, KernelResult, KernelSuite
+from harness.bench.kernel_suite import KernelResult, KernelSuite
 from harness.build import REF
 from harness.protocol.counters import per_unit
 from harness.report import text_table
@@ -34,10 +34,11 @@ def _table(suites: Suites) -> tuple[list[str], list[list[str]]]:
         headers += [f"{s.variant} {unit}", f"{s.variant} {per_unit(unit)}", f"{s.variant} / CMSIS-NN"]
     rows = []
     for i, first in enumerate(runs[0].results):
-        row = [first.shape.id, first.shape.layer, f"{first.macs:,}" if first.macs else "-", f"{first.shape.cmsis_nn:,}"]
+        row = [first.shape.id, first.shape.layer, f"{first.macs:,}" if first.macs else "-",
+               f"{first.cmsis_nn:,}" if first.cmsis_nn else "-"]
         for s in runs:
             r = s.results[i]
-            row += [f"{r.count:,}", _mpc(r), f"{r.ratio:.2f}x"]
+            row += [f"{r.count:,}", _mpc(r), f"{r.ratio:.2f}x" if r.ratio is not None else "-"]
         rows.append(row)
     return headers, rows
 
@@ -53,18 +54,24 @@ def _which(variant: str) -> str:
 def title(suites: Suites) -> str:
     runs = _all(suites)
     kernels = ", ".join(f"{s.variant} ({_which(s.variant)})" for s in runs)
-    return f"Kernel suite: {runs[0].unit} per call of each shape's layer, kernels {kernels}, beside CMSIS-NN"
+    return (f"Kernel suite: {runs[0].unit} per call of each shape's layer on {runs[0].core}, kernels {kernels}, "
+            "beside CMSIS-NN")
 
 
-def source_line() -> str:
-    return f"CMSIS-NN figures (a stored reference, not measured here): {CMSIS_NN_SOURCE}"
+def source_line(suites: Suites) -> str:
+    source = _all(suites)[0].cmsis_nn_source
+    if source is None:
+        return f"CMSIS-NN figures: none stored for {_all(suites)[0].core}"
+    return f"CMSIS-NN figures (a stored reference, not measured here): {source}"
 
 
 def _ratio_line(suite: KernelSuite) -> str:
-    ratios = [r.ratio for r in suite.results]
+    ratios = [r.ratio for r in suite.results if r.ratio is not None]
+    if not ratios:
+        return f"{suite.variant}: no CMSIS-NN figure to compare with on {suite.core}"
     mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     return (f"{suite.variant} takes {min(ratios):.2f}x to {max(ratios):.2f}x CMSIS-NN's count "
-            f"(geometric mean {mean:.2f}x)")
+            f"(geometric mean {mean:.2f}x, over the {len(ratios)} shapes with a figure)")
 
 
 def _summary(runs: list[KernelSuite]) -> list[str]:
@@ -84,7 +91,7 @@ def _heading(runs: list[KernelSuite]) -> list[str]:
 def render_text(suites: Suites) -> str:
     runs = _all(suites)
     headers, rows = _table(runs)
-    out = [title(runs), *_heading(runs), source_line(), ""]
+    out = [title(runs), *_heading(runs), source_line(runs), ""]
     out += text_table(headers, rows, right=set(range(2, len(headers))))
     out += ["", *_summary(runs)]
     return "\n".join(out) + "\n"
@@ -94,7 +101,7 @@ def to_json(suites: Suites) -> list[dict[str, Any]]:
     """One object per shape and variant, a variant's shapes together, in the order of the variants:
     `instructions` is the count (the suite's counters count instructions, as CMSIS-NN's figures do)."""
     return [{"id": r.shape.id, "kernels": s.variant, "instructions": r.count, "macs": r.macs,
-             "cmsis_nn": r.shape.cmsis_nn} for s in _all(suites) for r in s.results]
+             "cmsis_nn": r.cmsis_nn} for s in _all(suites) for r in s.results]
 
 
 def render_markdown(suites: Suites) -> str:
@@ -103,7 +110,7 @@ def render_markdown(suites: Suites) -> str:
     out = [f"# {title(runs)}", ""]
     for line in _heading(runs):
         out += [line, ""]
-    out += [source_line(), "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += [source_line(runs), "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     out.append("")
     for line in _summary(runs):

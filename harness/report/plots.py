@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.bench.kernel_suite import CMSIS_NN_SOURCE
 from harness.bench.published import BOARD, ROUND, X_CUBE_AI
 from harness.errors import EnvironmentProblem
 from harness.report.bench import measured
@@ -238,11 +237,12 @@ def kernel_suite_figure(plt: Any, suites: KernelSuite | Sequence[KernelSuite]) -
     offsets, height = _offsets(len(runs)), 0.8 / len(runs)
     top = 1.0
     for j, suite in enumerate(runs):
-        ratios = [r.ratio for r in suite.results]
+        found = [r.ratio for r in suite.results]  # None: no CMSIS-NN figure for the shape on this core
+        ratios = [v or 0.0 for v in found]
         top = max(top, *ratios)
         bars = ax.barh([i + offsets[j] for i in range(len(shapes))], ratios, height=height,
                        color=VARIANT_COLORS[j % len(VARIANT_COLORS)], label=f"kernels {suite.variant}")
-        ax.bar_label(bars, [f"{v:.2f}x" for v in ratios], padding=3, fontsize=9)
+        ax.bar_label(bars, [f"{v:.2f}x" if v is not None else "no figure" for v in found], padding=3, fontsize=9)
     _layer_axis(ax, [f"{s.id}: {s.layer}" for s in shapes])
     ax.axvline(1.0, color="0.3", linestyle="--", linewidth=1, zorder=0, label="CMSIS-NN (1)")
     ax.axvline(AIM, color="tab:red", linestyle=":", linewidth=1.2, zorder=0, label=f"aim ({AIM:g})")
@@ -250,7 +250,7 @@ def kernel_suite_figure(plt: Any, suites: KernelSuite | Sequence[KernelSuite]) -
     unit = runs[0].unit
     ax.set_xlabel(f"{unit} per call over CMSIS-NN's (1 = CMSIS-NN; lower is fewer)")
     p = runs[0].bench.provenance
-    source = textwrap.fill(f"CMSIS-NN: {CMSIS_NN_SOURCE}", 90)
+    source = textwrap.fill(f"CMSIS-NN: {runs[0].cmsis_nn_source or 'no figures stored for ' + runs[0].core}", 90)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=min(len(runs) + 2, 4),
                frameon=False, title=f"{unit} per call over CMSIS-NN's, on {p.target} under {p.emulator}\n{source}",
                title_fontproperties={"size": STYLE["axes.titlesize"]})
