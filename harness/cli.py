@@ -372,7 +372,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for variant in variants:
             check_replaceable(baseline_of(args.update_baseline, variant))
             _check_baseline(baseline_of(args.update_baseline, variant), variant, target.name, new=True)
-    reports = run_variants(names, target, variants, args.emulator, args.timeout, log=_progress)
+    reports = run_variants(names, target, variants, args.emulator, args.timeout, log=_progress,
+                           skip_unfit=args.all)
     for variant, report in zip(variants, reports):
         if several:
             print(f"== kernels {variant.name} ==")

@@ -10,6 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.files import PACKAGE_DIR
+from harness.targets import get_target
 from harness.verify.golden import read_golden
 
 GOLDEN = PACKAGE_DIR / "golden"
@@ -22,7 +23,9 @@ def test_list_names_models_and_targets(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {m["name"] for m in data["models"]} >= {"xor_mlp", "kws_cnn"}
-    assert {t["name"]: t["kernels"] for t in data["targets"]} == {"stm32f405": "dsp"}
+    assert {t["name"]: t["kernels"] for t in data["targets"]} == {
+        "stm32f405": "dsp", "stm32f205": "ref", "mps2-an386": "dsp", "mps2-an500": "dsp", "mps2-an505": "dsp",
+        "mps3-an547": get_target("mps3-an547").kernels, "microbit": "ref"}
 
 
 def test_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

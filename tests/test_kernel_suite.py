@@ -140,7 +140,7 @@ def test_several_variants_share_one_table_a_row_per_shape() -> None:
     suites = [fabricated("ref", 3.0), fabricated("dsp", 0.75)]
     text = render_text(suites)
     lines = text.splitlines()
-    assert lines[0].startswith("Kernel suite: instructions per call of each shape's layer, kernels ref (the "
+    assert lines[0].startswith("Kernel suite: instructions per call of each shape's layer on cortex-m4, kernels ref (the "
                                "portable C kernels), dsp (the DSP-extension kernels")
     assert "kernels ref;" in text and "kernels dsp;" in text and CMSIS_NN_SOURCE in text
     header = next(line for line in lines if line.startswith("id "))

@@ -43,7 +43,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_the_firmware_and_the_golden_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("harness/firmware/CMakeLists.txt", "harness/firmware/cmake/arm-none-eabi.cmake",
-                   "harness/firmware/platform/stm32f405/layout.ld", "harness/firmware/kernels/include/hk_nn.h",
+                   "harness/firmware/runtime/layout.ld",
+                   "harness/firmware/platform/stm32/board.c", "harness/firmware/platform/cmsdk/board.c",
+                   "harness/firmware/platform/nrf51/board.c", "harness/golden/kws_cnn/microbit.txt", "harness/firmware/kernels/include/hk_nn.h",
                    "harness/firmware/runtime/src/main.c", "harness/golden/xor_mlp/stm32f405.txt",
                    "harness/golden/cycles/stm32f405.json", "harness/emu/plugin/hk_count.c",
                    "harness/emu/plugin/hk_qemu_plugin.h"):

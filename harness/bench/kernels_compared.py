@@ -18,14 +18,15 @@ from harness.targets import Target
 
 def run_variants(names: Sequence[str], target: Target, variants: Sequence[KernelVariant],
                  emulator: str = DEFAULT_EMULATOR, timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
-                 firmware_dir: Path = FIRMWARE_DIR) -> list[BenchReport]:
-    """One report per variant, each of every model in `names`; with several variants each progress
-    line names the variant it is about."""
+                 firmware_dir: Path = FIRMWARE_DIR, skip_unfit: bool = False) -> list[BenchReport]:
+    """One report per variant, each of every model in `names` (those too large for the target left
+    out with `skip_unfit`); with several variants each progress line names the variant it is about."""
     say = log or (lambda msg: None)
     reports = []
     for variant in variants:
         prefix = f"kernels {variant.name}: " if len(variants) > 1 else ""
-        reports.append(run_bench(names, target, emulator, timeout, _prefixed(say, prefix), firmware_dir, variant))
+        reports.append(run_bench(names, target, emulator, timeout, _prefixed(say, prefix), firmware_dir, variant,
+                                 skip_unfit))
     return reports
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware, KernelVariant, build_firmware
+from harness.build import FIRMWARE_DIR, PROJECT_ROOT, Firmware, KernelVariant, ModelTooLarge, build_firmware
 from harness.codegen.calls import CArray, CStruct, kernel_call
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TIMEOUT
 from harness.errors import FirmwareFailure, InputError, VerificationFailed
@@ -93,6 +93,7 @@ class Provenance:
 class BenchReport:
     provenance: Provenance
     models: list[ModelBench] = field(default_factory=list)
+    unfit: list[str] = field(default_factory=list)  # why each model skipped as too large for the target was
 
     @property
     def counters(self) -> set[str]:
@@ -174,16 +175,26 @@ def bench_model(name: str | Model, target: Target, emulator: str, timeout: float
 
 def run_bench(names: Sequence[str | Model], target: Target, emulator: str = DEFAULT_EMULATOR,
               timeout: float = DEFAULT_TIMEOUT, log: Log | None = None,
-              firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant | None = None) -> BenchReport:
+              firmware_dir: Path = FIRMWARE_DIR, kernels: KernelVariant | None = None,
+              skip_unfit: bool = False) -> BenchReport:
     """Benchmark `names` (model names, or Models built in this process) built with the kernel
     variant `kernels` (the target's own when None); `firmware_dir` lets tests measure a modified
-    firmware tree."""
+    firmware tree. `skip_unfit`: a model too large for the target is left out (and listed in the
+    report's `unfit`) instead of ending the bench."""
     say = log or (lambda msg: None)
     report: BenchReport | None = None
+    unfit: list[str] = []
     for i, entry in enumerate(names, start=1):
         name = entry.name if isinstance(entry, Model) else entry
         say(f"[{i}/{len(names)}] {name}: building and running {RUNS} times on {emulator}")
-        bench, emulated = bench_model(entry, target, emulator, timeout, firmware_dir, kernels)
+        try:
+            bench, emulated = bench_model(entry, target, emulator, timeout, firmware_dir, kernels)
+        except ModelTooLarge as e:
+            if not skip_unfit:
+                raise
+            unfit.append(e.message)
+            say(f"[{i}/{len(names)}] {name}: skipped: {e.message}")
+            continue
         if report is None:
             fw = bench.firmware
             report = BenchReport(Provenance(target.name, target.core, emulator, emulated.version, fw.compiler,
@@ -193,7 +204,8 @@ def run_bench(names: Sequence[str | Model], target: Target, emulator: str = DEFA
         say(f"[{i}/{len(names)}] {name}: {bench.total_count:,} {bench.unit}"
             f"{', repeated exactly' if bench.repeatable else ''}")
     if report is None:
-        raise InputError("no models to benchmark")
+        raise InputError("no models to benchmark" + (f": none fits {target.name}" if unfit else ""))
+    report.unfit = unfit
     return report
 
 

@@ -146,6 +146,7 @@ def render_text(report: BenchReport) -> str:
         out.append("")
     if len(report.models) > 1:
         out += _summary_table(report)
+    out += [f"not measured, too large for {report.provenance.target}: {why}" for why in report.unfit]
     out += ["", wall_line(report)]
     return "\n".join(out).rstrip() + "\n"
 
