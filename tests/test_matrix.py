@@ -13,6 +13,8 @@ from harness.bench.baseline import baseline_path, compare
 from harness.build import ToolchainMissing, variant_for
 from harness.cli import main
 from harness.errors import EXIT_FIRMWARE, EXIT_VERIFIED, Problem
+from harness.fuzz import run_fuzz
+from harness.fuzz.cases import GENERATORS
 from harness.matrix import MatrixRow, matrix_exit_code, matrix_targets
 from harness.targets import TARGETS, get_target
 from harness.verify.golden import golden_path
@@ -128,3 +130,19 @@ def test_the_zoo_on_every_target_verifies_and_matches_its_baseline(target: str) 
     comparison = compare(report, baseline_path(None, target, variant))
     assert comparison.tolerance_pct == 0.0 and comparison.kernels == variant.name
     assert comparison.ok, "\n".join(comparison.lines())
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != FIRST])
+def test_fuzz_is_bit_exact_on_every_core(target: str) -> None:
+    """The fuzzer's edge-biased cases for every op, with the target's own kernels: the same C
+    compiled for another core (and the ref kernels' 64-bit arithmetic through libgcc on the M0)
+    gives the same bits. Each core gets its own seed."""
+    board = get_target(target)
+    seed = 140 + list(TARGETS).index(target)
+    try:
+        report = run_fuzz(sorted(GENERATORS), 40, seed, board, kernels=variant_for(board, None))
+    except ToolchainMissing as e:
+        pytest.skip(str(e))
+    assert report.failed == 0, [f.command() for f in report.failures]
+    assert report.passed == 40 * len(GENERATORS)
