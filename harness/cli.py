@@ -254,6 +254,22 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return matrix_exit_code(rows)
 
 
+# ----------------------------------------------------------------------------------- profile
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Where one run's instructions go, function by function."""
+    from harness.profile import profile_model
+    from harness.report.profile import render_profile
+
+    _check_outputs(args.json)
+    profile = profile_model(args.model, args.target, args.kernels, args.timeout, log=_progress)
+    print(render_profile(profile, args.top))
+    if args.json:
+        _write_json(args.json, profile.to_json())
+    return EXIT_VERIFIED
+
+
 # ------------------------------------------------------------------------------------- cross
 
 
@@ -759,6 +775,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_inputs(p)
     p.add_argument("--json", metavar="PATH", help="also write the table as JSON to PATH")
     p.set_defaults(func=cmd_matrix)
+
+    p = sub.add_parser(
+        "profile", help="instructions per function of one run (QEMU's counting plugin)",
+        description="Build MODEL and run it once under QEMU with the project's counting plugin profiling: "
+                    "every instruction executed from reset to the @done record is put down to the function that "
+                    "holds it. Prints the functions with the most instructions, their share, and how often "
+                    "each was entered. Instructions, not cycles; not a verdict (`harness run` judges).",
+    )
+    _add_model_argument(p)
+    _add_target_options(p, emulator=False)
+    p.add_argument("--top", type=int, default=20, metavar="N", help="how many functions to list (default 20)")
+    p.add_argument("--json", metavar="PATH", help="also write every function's count as JSON to PATH")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser(
         "cross", help="run one ELF on two emulators and check they agree",

@@ -140,8 +140,8 @@ def test_several_variants_share_one_table_a_row_per_shape() -> None:
     suites = [fabricated("ref", 3.0), fabricated("dsp", 0.75)]
     text = render_text(suites)
     lines = text.splitlines()
-    assert lines[0].startswith("Kernel suite: instructions per call of each shape's layer on cortex-m4, kernels ref (the "
-                               "portable C kernels), dsp (the DSP-extension kernels")
+    assert lines[0].startswith("Kernel suite: instructions per call of each shape's layer on cortex-m4, kernels "
+                               "ref (the portable C kernels), dsp (the DSP-extension kernels")
     assert "kernels ref;" in text and "kernels dsp;" in text and CMSIS_NN_SOURCE in text
     header = next(line for line in lines if line.startswith("id "))
     assert header.split("  ")[0] == "id" and [c.strip() for c in header.split("  ") if c.strip()] == [

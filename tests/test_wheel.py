@@ -45,7 +45,8 @@ def test_the_wheel_carries_the_firmware_and_the_golden_files(wheel: Path) -> Non
     for needed in ("harness/firmware/CMakeLists.txt", "harness/firmware/cmake/arm-none-eabi.cmake",
                    "harness/firmware/runtime/layout.ld",
                    "harness/firmware/platform/stm32/board.c", "harness/firmware/platform/cmsdk/board.c",
-                   "harness/firmware/platform/nrf51/board.c", "harness/golden/kws_cnn/microbit.txt", "harness/firmware/kernels/include/hk_nn.h",
+                   "harness/firmware/platform/nrf51/board.c", "harness/golden/kws_cnn/microbit.txt",
+                   "harness/firmware/kernels/include/hk_nn.h",
                    "harness/firmware/runtime/src/main.c", "harness/golden/xor_mlp/stm32f405.txt",
                    "harness/golden/cycles/stm32f405.json", "harness/emu/plugin/hk_count.c",
                    "harness/emu/plugin/hk_qemu_plugin.h"):

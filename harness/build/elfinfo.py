@@ -57,6 +57,24 @@ def function_at(elf: Path, address: int) -> str | None:
     return None
 
 
+def function_ranges(elf: Path) -> list[tuple[int, int, str]]:
+    """(start, end, name) of every function with a size, by start address (Thumb bit cleared); of
+    several names at one address, the global one first, then the first in the table."""
+    found: dict[int, tuple[bool, int, str]] = {}
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return []
+        for sym in symtab.iter_symbols():
+            if sym["st_info"]["type"] != "STT_FUNC" or not sym["st_size"] or not sym.name:
+                continue
+            start = sym["st_value"] & ~1
+            local = sym["st_info"]["bind"] == "STB_LOCAL"
+            if start not in found or (found[start][0] and not local):
+                found[start] = (local, start + sym["st_size"], sym.name)
+    return sorted((start, end, name) for start, (_, end, name) in found.items())
+
+
 def function_bindings(elf: Path, names: Iterable[str]) -> dict[str, str]:
     """The binding (STB_GLOBAL, STB_WEAK) of each of `names` the image defines as a function; the
     others (not linked in, or removed as unused) are absent."""

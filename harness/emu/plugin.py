@@ -41,6 +41,7 @@ class PluginCounts:
 
     total: int | None
     marks: tuple[int, ...]
+    blocks: tuple[tuple[int, int, int], ...] = ()  # with profile=on: (address, instructions, runs) per block
 
 
 def _sources() -> list[Path]:
@@ -81,22 +82,32 @@ def _first_line(text: str) -> str:
     return (errors or lines or ["no message"])[0][:300]
 
 
-def plugin_option(lib: Path, out: Path, marker: int | None = None) -> str:
+def plugin_option(lib: Path, out: Path, marker: int | None = None, profile: bool = False) -> str:
     """The value of QEMU's -plugin option (commas in paths doubled, as QEMU's option syntax wants)."""
     def escape(value: object) -> str:
         return str(value).replace(",", ",,")
 
     option = f"file={escape(lib)},out={escape(out)}"
-    return option + (f",marker={marker:#x}" if marker is not None else "")
+    return option + (f",marker={marker:#x}" if marker is not None else "") + (",profile=on" if profile else "")
 
 
 def parse_counts(text: str) -> PluginCounts:
-    """The plugin's result: one count per marker entry, then `total N` once QEMU has exited. A line
-    that is neither (a write cut short) is refused."""
+    """The plugin's result: one count per marker entry, then (with profile=on) a `block ADDR INSNS
+    RUNS` line per translated block, then `total N` once QEMU has exited. Any other line (a write cut
+    short, a profile the plugin could not complete) is refused."""
     marks: list[int] = []
+    blocks: list[tuple[int, int, int]] = []
     total = None
     for line in text.split("\n"):
         if not line:
+            continue
+        if line.startswith("block "):
+            fields = line.split()
+            try:
+                address, insns, runs = int(fields[1], 16), int(fields[2]), int(fields[3])
+            except (IndexError, ValueError):
+                raise ValueError(f"unexpected line {line[:60]!r}") from None
+            blocks.append((address, insns, runs))
             continue
         head, _, number = line.rpartition(" ")
         if head not in ("", "total") or not number.isdigit() or total is not None:
@@ -105,7 +116,7 @@ def parse_counts(text: str) -> PluginCounts:
             total = int(number)
         else:
             marks.append(int(number))
-    return PluginCounts(total, tuple(marks))
+    return PluginCounts(total, tuple(marks), tuple(blocks))
 
 
 def read_counts(path: Path) -> PluginCounts:
@@ -206,7 +217,7 @@ class PluginCounter:
         lines = (self._pending + chunk).split("\n")
         self._pending = lines.pop()
         for line in lines:
-            if line.startswith("total "):
+            if line.startswith(("total ", "block ")):
                 continue
             if not line.isdigit():
                 raise EmulatorError(f"the QEMU counting plugin wrote {line[:60]!r} to {self.path}",

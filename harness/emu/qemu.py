@@ -77,13 +77,14 @@ def lockup_line(log: str) -> str | None:
 
 class QemuBackend(Emulator):
     """`marks`: load the counting plugin and keep its raw marks in counts.txt without putting them
-    into the records (what tests of the plugin itself use); `icount=False` runs QEMU without
-    -icount, where every plugin count is exact but the board's timer runs on the host's clock."""
+    into the records (what tests of the plugin itself use); `profile`: the plugin also counts each
+    block's runs (harness profile); `icount=False` runs QEMU without -icount, where every plugin
+    count is exact but the board's timer runs on the host's clock."""
 
     name = "qemu"
 
     def __init__(self, elf: Path, target: Target, timeout: float, run_dir: Path | None = None, *,
-                 marks: bool = False, icount: bool = True):
+                 marks: bool = False, icount: bool = True, profile: bool = False):
         super().__init__(elf, target, timeout, run_dir)
         if target.qemu_machine is None:
             raise EmulatorError(f"target '{target.name}' has no QEMU machine", "choose a target with one")
@@ -91,11 +92,12 @@ class QemuBackend(Emulator):
         self._port: SocketUart | None = None
         self._closed_at: float | None = None
         self.icount = icount
+        self.profile = profile
         self.counts_with_plugin = target.qemu_counter == "plugin"
         self._counter: PluginCounter | None = None
         self._plugin: Path | None = None
         self._marker: int | None = None
-        if self.counts_with_plugin or marks:
+        if self.counts_with_plugin or marks or profile:
             self._plugin = require_plugin(qemu_binary())
             self._marker = counter_read_address(self.elf)
             if self._marker is None:
@@ -138,7 +140,7 @@ class QemuBackend(Emulator):
             "-serial", f"tcp:127.0.0.1:{port}",
         ]
         if self._plugin is not None:
-            cmd += ["-plugin", plugin_option(self._plugin, self.counts_path, self._marker)]
+            cmd += ["-plugin", plugin_option(self._plugin, self.counts_path, self._marker, self.profile)]
         return cmd
 
     @property
@@ -247,11 +249,11 @@ class PluginRun:
 
 
 def count_instructions(elf: Path, target: Target, timeout: float = DEFAULT_TIMEOUT, run_dir: Path | None = None,
-                       icount: bool = True) -> PluginRun:
+                       icount: bool = True, profile: bool = False) -> PluginRun:
     """Run `elf` on `target`'s QEMU machine with the counting plugin until its @done record, stop
     QEMU (the plugin writes its total at exit) and return the plugin's raw marks at every entry of
-    the counter read beside the firmware's own records."""
-    with QemuBackend(elf, target, timeout, run_dir, marks=True, icount=icount) as emu:
+    the counter read beside the firmware's own records; with `profile`, every block's runs too."""
+    with QemuBackend(elf, target, timeout, run_dir, marks=True, icount=icount, profile=profile) as emu:
         run = emu.run_to_completion()
         folder = emu.run_dir
     return PluginRun(run, read_counts(folder / "counts.txt"), folder)

@@ -4,8 +4,11 @@
  * Options (-plugin hk_count.so,marker=0x...,out=PATH):
  *   marker=ADDR  address of the marker function (the Thumb bit is ignored); optional
  *   out=PATH     where to write the result (required)
+ *   profile=on   also count how often each translated block runs, for a per-function profile
  * The result is one line per marker entry, in order, each written and flushed as the entry happens
- * (so a reader can follow the run), then `total N` when QEMU exits.
+ * (so a reader can follow the run), then `total N` when QEMU exits; with profile=on, before the
+ * total, `block ADDR INSNS RUNS` for every block translated (the same address may come more than
+ * once: a block translated again has a count of its own).
  *
  * Counting. Each translated block gets an inline 64-bit add of its instruction count, which QEMU
  * generates into the block's own code and runs when the block is entered: no call per block or
@@ -40,6 +43,41 @@ static uint64_t executed;
 static uint64_t marker = UINT64_MAX;
 static FILE *out;
 
+/* The profile: one record per translated block, its run count added to inline like the total. */
+struct block {
+    uint64_t address;
+    uint64_t insns;
+    uint64_t runs;
+};
+static int profiling;
+static struct block **blocks;
+static size_t n_blocks;
+static size_t cap_blocks;
+static int out_of_memory;
+
+static void profile_block(struct qemu_plugin_tb *tb, uint64_t address, size_t insns)
+{
+    if (n_blocks == cap_blocks) {
+        const size_t cap = cap_blocks ? 2 * cap_blocks : 4096;
+        struct block **grown = realloc(blocks, cap * sizeof *blocks);
+        if (grown == NULL) {
+            out_of_memory = 1;
+            return;
+        }
+        blocks = grown;
+        cap_blocks = cap;
+    }
+    struct block *b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        out_of_memory = 1;
+        return;
+    }
+    b->address = address;
+    b->insns = insns;
+    blocks[n_blocks++] = b;
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &b->runs, 1);
+}
+
 /* Written before the guest runs on: the vCPU thread that runs this callback is the one that then
  * sends the firmware's next UART bytes, so a record that follows a marker entry never reaches the
  * harness before the entry's line is in the file. */
@@ -59,6 +97,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         return;
     }
     const uint64_t first = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
+    if (profiling) {
+        profile_block(tb, first, n);
+    }
     if (first == marker) {
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_marker, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
     } else {
@@ -70,6 +111,13 @@ static void write_total(qemu_plugin_id_t id, void *userdata)
 {
     (void)id;
     (void)userdata;
+    for (size_t i = 0; i < n_blocks; i++) {
+        fprintf(out, "block %#" PRIx64 " %" PRIu64 " %" PRIu64 "\n", blocks[i]->address, blocks[i]->insns,
+                blocks[i]->runs);
+    }
+    if (out_of_memory) {
+        fprintf(out, "profile incomplete: out of memory\n"); /* not a known line: the reader refuses it */
+    }
     fprintf(out, "total %" PRIu64 "\n", executed);
     fclose(out);
 }
@@ -86,10 +134,12 @@ HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
                 fprintf(stderr, "hk_count: bad marker address '%s'\n", argv[i] + 7);
                 return -1;
             }
+        } else if (strcmp(argv[i], "profile=on") == 0) {
+            profiling = 1;
         } else if (strncmp(argv[i], "out=", 4) == 0 && argv[i][4] != '\0') {
             out_path = argv[i] + 4;
         } else {
-            fprintf(stderr, "hk_count: unknown option '%s' (known: marker=ADDR, out=PATH)\n", argv[i]);
+            fprintf(stderr, "hk_count: unknown option '%s' (known: marker=ADDR, out=PATH, profile=on)\n", argv[i]);
             return -1;
         }
     }
