@@ -44,6 +44,7 @@ KINDS: dict[str, Kind] = {
             "records", "firmware", EXIT_FIRMWARE, "a record the run must contain is missing, repeated or inconsistent"
         ),
         Kind("float", "firmware", EXIT_FIRMWARE, "floating point reachable in the image"),
+        Kind("isa", "firmware", EXIT_FIRMWARE, "an instruction the target's core does not implement"),
         Kind("build", "firmware", EXIT_FIRMWARE, "the firmware did not compile or link"),
         Kind("fit", "firmware", EXIT_FIRMWARE, "the image does not fit the target's flash or RAM"),
         Kind("parity", "model", EXIT_MODEL, "the int8 model is further from its float model than its threshold"),
@@ -81,6 +82,7 @@ PRECEDENCE = (
     "records",
     "differs",
     "float",
+    "isa",
     "parity",
     "degenerate",
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.build import Firmware
 from harness.build.floatscan import FloatScan
+from harness.build.isascan import IsaScan
 from harness.errors import EXIT_FIRMWARE, exit_code_of, most_telling
 from harness.protocol import FirmwareRun
 from harness.protocol.counters import unit_named, unit_of
@@ -40,6 +41,7 @@ class RunReport:
     predictions: list[int] | None = None
     labels: list[int] | None = None
     float_scan: FloatScan | None = None
+    isa_scan: IsaScan | None = None
     parity: Parity | None = None
     evidence: Path | None = None  # the run's folder: uart.log, the emulator's log, report.json
     count_note: str | None = None  # what the counter counts on this emulator, where its name does not say
@@ -130,6 +132,7 @@ class RunReport:
                        "ok": self.parity.ok, "note": self.parity.note} if self.parity else None,
             "float_free": self.float_scan.ok if self.float_scan else None,
             "float_scan": self.float_scan.summary() if self.float_scan else None,
+            "isa_scan": self.isa_scan.summary() if self.isa_scan else None,
             "arena_bytes": self.firmware.arena_bytes,
             "build": {
                 "id": self.firmware.build_id,

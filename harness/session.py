@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.build import FIRMWARE_DIR, Firmware, KernelVariant, build_firmware, variant_for
 from harness.build.floatscan import scan_elf
+from harness.build.isascan import scan_isa
 from harness.defaults import DEFAULT_EMULATOR, DEFAULT_TARGET, DEFAULT_TIMEOUT
 from harness.emu import Emulator, make_emulator
 from harness.errors import EmulatorError, FirmwareFailure, Problem, ProtocolError
@@ -184,6 +185,16 @@ def run_model(
         if float_scan.ok
         else Problem("float", float_scan.summary(), "keep float out of kernels, runtime and generated code"),
     )
+    isa_scan = scan_isa(firmware.elf, target.arch)
+    verdict.check(
+        "instruction set",
+        isa_scan.ok,
+        isa_scan.summary(),
+        None
+        if isa_scan.ok
+        else Problem("isa", isa_scan.summary(), f"build for {target.arch}: no inline assembly or intrinsics beyond "
+                     "it (guard them with the core's ACLE feature macros)"),
+    )
     logits = [emulated.run.logits[s] for s in sorted(emulated.run.logits)]
     complete = verdict.reference_match
     parity = float_parity(model, logits if complete else reference.logits, reference)
@@ -211,6 +222,7 @@ def run_model(
         predictions=predictions,
         labels=model.labels,
         float_scan=float_scan,
+        isa_scan=isa_scan,
         parity=parity,
         evidence=emulated.evidence,
         count_note=emulated.count_note,

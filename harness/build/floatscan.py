@@ -118,6 +118,36 @@ def _functions(elf: Path) -> dict[int, _Function]:
     }
 
 
+class _Locator:
+    """Which function an address is in: the one whose symbol's range holds it."""
+
+    def __init__(self, functions: dict[int, _Function]):
+        self.functions = functions
+        self.starts = sorted(functions)
+
+    def end(self, fn: _Function) -> int:
+        """Where the function ends: its symbol's size, or the next function for a symbol without one."""
+        if fn.size:
+            return fn.start + fn.size
+        i = bisect.bisect_right(self.starts, fn.start)
+        return self.starts[i] if i < len(self.starts) else fn.start + 1
+
+    def containing(self, address: int) -> _Function | None:
+        i = bisect.bisect_right(self.starts, address) - 1
+        fn = self.functions[self.starts[i]] if i >= 0 else None
+        return fn if fn is not None and address < self.end(fn) else None
+
+
+def _disassemble(elf: Path, *options: str) -> str:
+    """`arm-none-eabi-objdump -d --no-show-raw-insn [options] elf`, the executable sections' text."""
+    objdump = require_tool("arm-none-eabi-objdump")
+    cmd = [objdump, "-d", "--no-show-raw-insn", *options, str(elf)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"arm-none-eabi-objdump could not disassemble {elf}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
 def _parse_objdump(text: str) -> list[_Insn]:
     """The instruction lines of `objdump -d --no-show-raw-insn`, by address (labels are not needed: a
     function's instructions are the ones inside its symbol's address range)."""
@@ -145,20 +175,9 @@ def _scan(
 ) -> FloatScan:
     """Walk the direct call graph from the roots, collecting FP instructions and soft-float calls."""
     by_name = {name: fn for fn in functions.values() for name in fn.names}
-    starts = sorted(functions)
+    located = _Locator(functions)
+    end, containing = located.end, located.containing
     addresses = [i.address for i in code]
-
-    def end(fn: _Function) -> int:
-        """Where the function ends: its symbol's size, or the next function for a symbol without one."""
-        if fn.size:
-            return fn.start + fn.size
-        i = bisect.bisect_right(starts, fn.start)
-        return starts[i] if i < len(starts) else fn.start + 1
-
-    def containing(address: int) -> _Function | None:
-        i = bisect.bisect_right(starts, address) - 1
-        fn = functions[starts[i]] if i >= 0 else None
-        return fn if fn is not None and address < end(fn) else None
 
     missing = [r for r in roots if r not in by_name]
     if missing:
@@ -198,9 +217,4 @@ FIRMWARE_ROOTS = ("hk_reset_handler", "hk_fault_handler")
 def scan_elf(elf: Path, roots: tuple[str, ...] = FIRMWARE_ROOTS, vector_integer: bool = False) -> FloatScan:
     """Prove (or refute) that no function reachable from `roots` in the ELF uses floating point.
     `vector_integer`: the core has MVE, whose integer vector instructions are allowed."""
-    objdump = require_tool("arm-none-eabi-objdump")
-    cmd = [objdump, "-d", "--no-show-raw-insn", str(elf)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise BuildError(f"arm-none-eabi-objdump could not disassemble {elf}: {proc.stderr.strip()}")
-    return _scan(Path(elf), _functions(elf), _parse_objdump(proc.stdout), tuple(roots), vector_integer)
+    return _scan(Path(elf), _functions(elf), _parse_objdump(_disassemble(elf)), tuple(roots), vector_integer)

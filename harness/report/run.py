@@ -98,6 +98,7 @@ def _render_lines(rep: RunReport) -> list[str]:
         f"weights {rep.firmware.weight_bytes} B, arena {rep.firmware.arena_bytes} B",
         *([str(rep.parity)] if rep.parity else []),
         *([rep.float_scan.summary()] if rep.float_scan else []),
+        *([rep.isa_scan.summary()] if rep.isa_scan else []),
         f"image: {shown(rep.firmware.elf)} ({'cached' if rep.firmware.cached else 'built'}; {rep.firmware.compiler})",
     ]
     if rep.labels is not None and rep.predictions is not None:
