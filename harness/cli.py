@@ -703,7 +703,8 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
 KERNELS_HELP = ("the kernels to build with: ref, the project's portable C kernels; dsp, its kernels for the "
                 "Cortex-M4/M7 DSP extension; or DIR, a folder of C files defining some of the hk_* functions "
                 "of hk_nn.h, each function it does not define being ref's (docs/adding-a-kernel.md). Default: "
-                "the target's own, dsp on a core with the DSP extension (stm32f405)")
+                "the target's own (`harness list`): dsp on a core with the DSP extension (Cortex-M4, M7, M33), "
+                "ref on the Cortex-M0 and M3")
 
 
 def _add_kernels_option(p: argparse.ArgumentParser) -> None:
@@ -724,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="harness",
         description="Prove an int8 network compiled for Cortex-M computes exactly what the Python "
-                    "reference computes, and measure each layer, on an emulated STM32.",
+                    "reference computes, and measure each layer, on emulated Cortex-M0 to M55 boards (QEMU, Renode).",
         epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="version", version=f"cortexm-harness {__version__}")
@@ -742,7 +743,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="build, emulate and verify a model",
         description="Build MODEL for the target (cached by input hash), run it on the emulator, and "
                     "compare its int8 logits byte for byte with the Python integer reference and "
-                    "harness/golden/MODEL/TARGET.txt. Prints the per-layer cycle table. Exit 0 only if all match.",
+                    "harness/golden/MODEL/TARGET.txt. Prints the per-layer table of counts, labelled with "
+                    "their counter and unit. Exit 0 only if all match.",
     )
     _add_model_argument(p)
     _add_target_options(p, several=True)
