@@ -110,8 +110,13 @@ def run_matrix(model_name: str, targets: Sequence[Target], emulator: str = DEFAU
         say(f"{target.name}: {row.verdict} ({row.seconds:.1f} s)")
         return row
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         return list(pool.map(one, targets))
+    finally:
+        # Stopped (SIGINT, SIGTERM): the targets not yet started are not started; those running end
+        # their build or run, whose emulators stop with them.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def matrix_exit_code(rows: Sequence[MatrixRow]) -> int:

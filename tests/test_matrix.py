@@ -4,6 +4,11 @@ same on every core; a model too large for a board is that board's verdict, in on
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +151,21 @@ def test_fuzz_is_bit_exact_on_every_core(target: str) -> None:
         pytest.skip(str(e))
     assert report.failed == 0, [f.command() for f in report.failures]
     assert report.passed == 40 * len(GENERATORS)
+
+
+@pytest.mark.emulator
+def test_a_stopped_matrix_starts_no_more_targets_and_leaves_nothing_running(tmp_path: Path) -> None:
+    """SIGTERM while the targets build and run: exit 143 within the time of the runs under way, and no
+    compiler or QEMU of this matrix left behind."""
+    harness = Path(sys.executable).parent / "harness"
+    env = {**os.environ, "HARNESS_BUILD_DIR": str(tmp_path / "build")}
+    proc = subprocess.Popen([str(harness), "matrix", "kws_cnn", "--jobs", "1"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM" in err and err.count(": verified (") < len(TARGETS)
+    time.sleep(1)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert left == [], left
