@@ -701,21 +701,21 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
 
 
 KERNELS_HELP = ("the kernels to build with: ref, the project's portable C kernels; dsp, its kernels for the "
-                "Cortex-M4/M7 DSP extension; or DIR, a folder of C files defining some of the hk_* functions "
-                "of hk_nn.h, each function it does not define being ref's (docs/adding-a-kernel.md). Default: "
-                "the target's own (`harness list`): dsp on a core with the DSP extension (Cortex-M4, M7, M33), "
-                "ref on the Cortex-M0 and M3")
+                "Cortex-M4/M7 DSP extension; mve, its Helium kernels for the Cortex-M55; or DIR, a folder of C "
+                "files defining some of the hk_* functions of hk_nn.h, each function it does not define being "
+                "ref's (docs/adding-a-kernel.md). Default: the target's own (`harness list`): dsp on a core with "
+                "the DSP extension (Cortex-M4, M7, M33), mve on the Cortex-M55, ref on the Cortex-M0 and M3")
 
 
 def _add_kernels_option(p: argparse.ArgumentParser) -> None:
-    """--kernels ref|dsp|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
-    p.add_argument("--kernels", type=kernel_variant, default=None, metavar="ref|dsp|DIR",
+    """--kernels ref|dsp|mve|DIR: the kernel variant the firmware is built with (harness.build.variants)."""
+    p.add_argument("--kernels", type=kernel_variant, default=None, metavar="ref|dsp|mve|DIR",
                    help=KERNELS_HELP)
 
 
 def _add_kernels_list_option(p: argparse.ArgumentParser) -> None:
-    """--kernels ref|dsp|DIR[,...]: `bench` measures each variant of the list (harness.bench.kernels_compared)."""
-    p.add_argument("--kernels", type=kernel_variants, default=None, metavar="ref|dsp|DIR[,...]",
+    """--kernels ref|dsp|mve|DIR[,...]: `bench` measures each variant of the list (harness.bench.kernels_compared)."""
+    p.add_argument("--kernels", type=kernel_variants, default=None, metavar="ref|dsp|mve|DIR[,...]",
                    help=f"{KERNELS_HELP}. Several, separated by commas (ref,dsp or ref,dsp,DIR, each once), are "
                         "each measured in the one run and then compared model by model (total, ratio to the "
                         "first, flash and RAM); each is gated by, and recorded in, its own baseline")

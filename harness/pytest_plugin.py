@@ -49,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "else `renode` on PATH)"
     )
     group.addoption(
-        "--harness-kernels", default=None, metavar="ref|dsp|DIR", help="the kernels firmware is built with: ref, "
+        "--harness-kernels", default=None, metavar="ref|dsp|mve|DIR", help="the kernels firmware is built with: ref, "
         "dsp or a kernel variant's folder of C files (as `harness run --kernels`); default: the target's own "
         "(dsp on stm32f405)"
     )

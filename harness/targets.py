@@ -42,7 +42,8 @@ class Target:
     qemu_machine: str | None
     renode: RenodeBoard | None
     description: str
-    kernels: str = "ref"  # the kernel variant built when none is asked for: dsp where the core has the DSP extension
+    kernels: str = "ref"  # the kernel variant built when none is asked for: dsp where the core has the DSP
+    # extension, mve where it has Helium
     platform_defines: tuple[str, ...] = ()  # what the board's platform code needs, e.g. its UART address
     #: How QEMU's counts are exact: `icount`, the board timer that ticks once per instruction under
     #: -icount shift=0 (the STM32 models' timers run at 1 GHz), which the firmware proves and reads;
@@ -105,7 +106,7 @@ TARGETS: dict[str, Target] = {
             cpu_flags=("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
             platform="cmsdk", platform_defines=("HK_UART_BASE=0x59303000u",),
             flash=Region(0x10000000, 512 * KIB), ram=Region(0x30000000, 512 * KIB), ccm=None,
-            stack_bytes=16 * KIB, qemu_machine="mps3-an547", renode=None, qemu_counter="plugin", kernels="dsp",
+            stack_bytes=16 * KIB, qemu_machine="mps3-an547", renode=None, qemu_counter="plugin", kernels="mve",
             mve=True,
             description="Arm MPS3 AN547 (Cortex-M55 with Helium, Armv8.1-M, run in the Secure state; "
                         "512 KiB ITCM for code, 512 KiB DTCM for data)",

@@ -291,7 +291,7 @@ def test_only_bench_takes_a_list_of_kernels(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "--kernels ref|dsp|DIR[,...]" in out and "ref,dsp" in out and "its own baseline" in out
+    assert "--kernels ref|dsp|mve|DIR[,...]" in out and "ref,dsp" in out and "its own baseline" in out
 
 
 def test_html_takes_one_variant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

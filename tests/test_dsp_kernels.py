@@ -6,7 +6,6 @@ matrix-vector requantization shortcuts equal hk_requant.h (compiled for the host
 paths are tested in tests/test_dsp_conv.py, test_dsp_depthwise.py and test_dsp_elementwise.py."""
 from __future__ import annotations
 
-import ctypes
 import json
 import math
 import shutil
@@ -19,10 +18,7 @@ import pytest
 from harness.bench.baseline import baseline_path, read_baseline
 from harness.bench.measure import run_bench
 from harness.build import FIRMWARE_DIR, kernel_variant
-from harness.build.host import Dims
-from harness.build.variants import kernel_api
 from harness.cli import main
-from harness.codegen.scratch import ARG_KINDS, DSP_SIZES
 from harness.fuzz import run_fuzz
 from harness.fuzz.cases import GENERATORS
 from harness.model import GraphBuilder, Model
@@ -187,36 +183,6 @@ def test_the_requantization_shortcuts_equal_hk_requant(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="the host C compiler gcc is not installed")
-def test_the_dsp_scratch_mirrors_equal_the_c_get_buffer_size(tmp_path: Path) -> None:
-    """The code generator reserves each dsp kernel's scratch from harness/codegen/scratch.py: every
-    dsp get_buffer_size (plain C, compiled for the host with the ref kernels beneath it) against its
-    Python mirror, on random shapes."""
-    kernels = FIRMWARE_DIR / "kernels"
-    lib = tmp_path / "libdsp.so"
-    sources = sorted((kernels / "src").glob("*.c")) + sorted(DSP_DIR.glob("*.c"))
-    subprocess.run(["gcc", "-std=c11", "-O1", "-fwrapv", "-fPIC", "-shared", f"-I{kernels / 'include'}",
-                    f"-I{kernels / 'src'}", f"-I{DSP_DIR}", *map(str, sources), "-o", str(lib)], check=True)
-    c = ctypes.CDLL(str(lib))
-    rng = np.random.default_rng(13)
-    for kernel, kinds in ARG_KINDS.items():
-        fn = getattr(c, f"{kernel}_get_buffer_size")
-        fn.restype = ctypes.c_int32
-        for _ in range(200):
-            values: list[object] = []
-            c_args: list[object] = []
-            for kind in kinds:
-                if kind == "dims":
-                    h, w, ch = (int(v) for v in rng.integers(1, 129, size=3))
-                    values.append((h, w, ch))
-                    c_args.append(ctypes.byref(Dims(h, w, ch)))
-                else:
-                    n = int(rng.integers(1, 1 << 14))
-                    values.append(n)
-                    c_args.append(ctypes.c_int32(n))
-            assert DSP_SIZES[kernel](*values) == fn(*c_args), f"{kernel}{tuple(values)}"
-
-
 #: Fuzz runs in `make test`: every op at two seeds, and more cases of each dsp kernel's op.
 FUZZ_RUNS = [(tuple(sorted(GENERATORS)), 40, seed) for seed in (26, 27)] + [
     (("conv2d",), 250, seed) for seed in (103, 104, 105, 106)] + [
@@ -231,26 +197,6 @@ def test_fuzz_is_bit_exact_with_the_dsp_kernels(ops: tuple[str, ...], cases: int
     report = run_fuzz(list(ops), cases, seed, TARGET, kernels=kernel_variant("dsp"))
     assert report.failed == 0, [f.command() for f in report.failures]
     assert report.passed == cases * len(ops)
-
-
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="the Arm toolchain is not installed")
-@pytest.mark.parametrize("source", sorted(p.name for p in DSP_DIR.glob("*.c")))
-def test_each_dsp_file_defines_only_api_functions_and_no_data(source: str, tmp_path: Path) -> None:
-    """Compiled with the firmware's flags, a dsp file defines no global symbol but functions of the
-    kernel API (its helpers are static) and no data: nothing that could clash with ref's or keep state."""
-    obj = tmp_path / "kernel.o"
-    kernels = FIRMWARE_DIR / "kernels"
-    subprocess.run(["arm-none-eabi-gcc", *TARGET.cpu_flags, "-O2", "-std=c11", "-ffreestanding", "-fwrapv",
-                    "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-DHK_WEAK=",
-                    f"-I{DSP_DIR}", f"-I{kernels / 'include'}", f"-I{kernels / 'src'}", "-c", str(DSP_DIR / source),
-                    "-o", str(obj)], check=True)
-    nm = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", str(obj)], capture_output=True, text=True,
-                        check=True)
-    defined = {line.split()[-1] for line in nm.stdout.splitlines()}
-    assert defined and defined <= set(kernel_api(FIRMWARE_DIR)), defined
-    size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True)
-    _, data, bss = (int(v) for v in size.stdout.splitlines()[1].split()[:3])
-    assert data == 0 and bss == 0
 
 
 @pytest.mark.parametrize("compiler, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m3", "-mthumb"))])

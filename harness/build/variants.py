@@ -1,8 +1,9 @@
-"""Kernel variants: `--kernels ref|dsp|DIR`.
+"""Kernel variants: `--kernels ref|dsp|mve|DIR`.
 
-`ref` is the project's portable kernels (harness/firmware/kernels/src) and `dsp` the project's
-Cortex-M4/M7 kernels for the DSP extension (harness/firmware/kernels/dsp), itself a variant folder
-built the way a user's is. A variant is a folder of C files
+`ref` is the project's portable kernels (harness/firmware/kernels/src), `dsp` the project's
+Cortex-M4/M7 kernels for the DSP extension (harness/firmware/kernels/dsp) and `mve` its Cortex-M55
+kernels for Helium, the M-profile Vector Extension (harness/firmware/kernels/mve), each itself a
+variant folder built the way a user's is. A variant is a folder of C files
 that define some of the kernel API, the public `hk_*` functions of kernels/include/hk_nn.h (and the
 inner routine of hk_support.h), with the same parameter structs. The ref definitions are weak
 (kernels/src/hk_weak.h) and the variant's are strong, so the linker takes each function the variant
@@ -24,11 +25,13 @@ from harness.targets import Target
 
 REF = "ref"
 DSP = "dsp"
+MVE = "mve"
 #: The variant folders the project ships, by name (ref is the kernels themselves, not a folder).
-SHIPPED: dict[str, Path] = {DSP: PACKAGE_DIR / "firmware" / "kernels" / "dsp"}
+SHIPPED: dict[str, Path] = {DSP: PACKAGE_DIR / "firmware" / "kernels" / "dsp",
+                            MVE: PACKAGE_DIR / "firmware" / "kernels" / "mve"}
 #: The headers whose functions a variant may define (relative to the firmware directory).
 API_HEADERS = ("kernels/include/hk_nn.h", "kernels/include/hk_support.h")
-HOW = "give ref, dsp, or a folder of C files that define hk_* functions of hk_nn.h (docs/adding-a-kernel.md)"
+HOW = "give ref, dsp, mve, or a folder of C files that define hk_* functions of hk_nn.h (docs/adding-a-kernel.md)"
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,21 @@ def dsp_pointwise_conv2d_buffer_size(input_dims: Dims3) -> int:
     return 4 * input_dims[2] if input_dims[2] % 4 == 0 else 0
 
 
+def mve_conv2d_buffer_size(input_dims: Dims3, filter_dims: Dims3) -> int:
+    """hk_conv2d_s8_get_buffer_size of the mve variant (kernels/mve/hk_conv2d_s8.c): two output
+    pixels' patches as int8, each rounded up to a multiple of 16 bytes."""
+    kh, kw, c_in = filter_dims
+    return 2 * ((kh * kw * c_in + 15) // 16 * 16)
+
+
 REF_SIZES: dict[str, SizeFn] = {kernel: _none for kernel in ARG_KINDS}
 DSP_SIZES: dict[str, SizeFn] = {**REF_SIZES, "hk_conv2d_s8": dsp_conv2d_buffer_size,
                                 "hk_pointwise_conv2d_s8": dsp_pointwise_conv2d_buffer_size}
 
+MVE_SIZES: dict[str, SizeFn] = {**REF_SIZES, "hk_conv2d_s8": mve_conv2d_buffer_size}
+
 #: Each variant the project ships, by name: its get_buffer_size mirrors.
-SCRATCH: Mapping[str, Mapping[str, SizeFn]] = {"ref": REF_SIZES, "dsp": DSP_SIZES}
+SCRATCH: Mapping[str, Mapping[str, SizeFn]] = {"ref": REF_SIZES, "dsp": DSP_SIZES, "mve": MVE_SIZES}
 
 
 def scratch_bytes(variant: str, ctx: Context) -> int:
