@@ -151,8 +151,8 @@ def test_several_variants_share_one_table_a_row_per_shape() -> None:
     assert "4,123,977" in g and "3.00x" in g and "1,030,994" in g and "0.75x" in g and "1,374,659" in g
     e = next(line for line in lines if line.startswith("e "))
     assert e.split()[-6:] == ["123,969", "-", "3.00x", "30,992", "-", "0.75x"]
-    assert "ref takes 3.00x to 3.00x CMSIS-NN's count (geometric mean 3.00x)" in text
-    assert "dsp takes 0.75x to 0.75x CMSIS-NN's count (geometric mean 0.75x)" in text
+    assert "ref takes 3.00x to 3.00x CMSIS-NN's count (geometric mean 3.00x, over the 11 shapes with a figure)" in text
+    assert "dsp takes 0.75x to 0.75x CMSIS-NN's count (geometric mean 0.75x, over the 11 shapes with a figure)" in text
     assert [line for line in lines if line.startswith(("ref: every", "dsp: every"))] == [
         "ref: every layer's count repeated exactly over 2 runs of each model",
         "dsp: every layer's count repeated exactly over 2 runs of each model"]
@@ -225,3 +225,24 @@ def test_the_suite_runs_every_shape_bit_exact_and_repeatably(
     for r, m in zip(suite.results, suite.bench.models):
         assert r.layer.name == r.shape.id and r.count <= m.total_count
         assert r.count == max(r.layer.counts_per_sample) and min(r.layer.counts_per_sample) > 0
+
+
+def test_each_core_is_compared_with_cmsis_nns_figures_for_that_core() -> None:
+    """The M4's figures on an M4, CMSIS-NN's M7 and M55 figures where stored, and none (shown `-`,
+    not a ratio to another core's figure) on a core without any."""
+    from dataclasses import replace
+
+    from harness.bench.kernel_suite import CMSIS_NN_BY_CORE, KernelResult, cmsis_nn_figure
+    from harness.report.kernel_suite import render_text, to_json
+
+    a, d1 = get_shape("a"), get_shape("d1")
+    assert cmsis_nn_figure(a, "cortex-m4") == a.cmsis_nn
+    assert cmsis_nn_figure(a, "cortex-m7") == 343_144 and cmsis_nn_figure(d1, "cortex-m7") is None
+    assert cmsis_nn_figure(a, "cortex-m55") == 141_198 and set(CMSIS_NN_BY_CORE["cortex-m55"]) >= {"a", "d2", "g"}
+    assert cmsis_nn_figure(a, "cortex-m33") is None
+    m4 = fabricated("dsp", 0.5)
+    m33 = replace(m4, core="cortex-m33", results=[KernelResult(r.shape, r.layer, None) for r in m4.results])
+    text = render_text(m33)
+    assert "on cortex-m33" in text and "CMSIS-NN figures: none stored for cortex-m33" in text
+    assert "dsp: no CMSIS-NN figure to compare with on cortex-m33" in text
+    assert all(row["cmsis_nn"] is None for row in to_json(m33))
