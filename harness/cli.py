@@ -674,8 +674,13 @@ def target_names(text: str) -> str:
 
 
 def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emulator: bool = True,
-                        kernels: bool = True) -> None:
-    if several:
+                        kernels: bool = True, matrix: bool = False) -> None:
+    """--target (several: a list or `all`; matrix: --targets, default all), --emulator, --renode,
+    --timeout and --kernels."""
+    if matrix:
+        p.add_argument("--targets", default="all", type=target_names, metavar="all|TARGET[,TARGET]",
+                       help=f"the targets (default all: {', '.join(TARGETS)})")
+    elif several:
         p.add_argument("--target", default=DEFAULT_TARGET, type=target_names, metavar="TARGET[,TARGET]|all",
                        help=f"board to build for and emulate (default {DEFAULT_TARGET}): one of "
                             f"{', '.join(sorted(TARGETS))}; several separated by commas, or `all`, run the "
@@ -683,7 +688,7 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
     else:
         p.add_argument("--target", default=DEFAULT_TARGET, choices=sorted(TARGETS),
                        help=f"board to build for and emulate (default {DEFAULT_TARGET})")
-    if several:
+    if several and not matrix:
         p.add_argument("--emulator", default=DEFAULT_EMULATOR, metavar="NAME[,NAME]", type=emulator_names,
                        help=f"emulator backend: {', '.join(sorted(BACKENDS))} (default {DEFAULT_EMULATOR}); two "
                             "names, e.g. qemu,renode, run the same ELF on both and check they agree "
@@ -698,6 +703,11 @@ def _add_target_options(p: argparse.ArgumentParser, several: bool = False, emula
                         f"(default {DEFAULT_TIMEOUT:g})")
     if kernels:
         _add_kernels_option(p)
+
+
+def _add_jobs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="with several targets: how many run at once (default: one per CPU core)")
 
 
 KERNELS_HELP = ("the kernels to build with: ref, the project's portable C kernels; dsp, its kernels for the "
@@ -750,8 +760,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(p, several=True)
     _add_model_inputs(p)
     p.add_argument("--json", metavar="PATH", help="also write the full result as JSON to PATH")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="with several targets: how many run at once (default: one per CPU core)")
+    _add_jobs_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -765,15 +774,8 @@ def build_parser() -> argparse.ArgumentParser:
                "none); otherwise the code of the most telling problem (see `harness --help`)",
     )
     _add_model_argument(p)
-    p.add_argument("--targets", default="all", type=target_names, metavar="all|TARGET[,TARGET]",
-                   help=f"the targets (default all: {', '.join(TARGETS)})")
-    p.add_argument("--emulator", default=DEFAULT_EMULATOR, choices=sorted(BACKENDS),
-                   help=f"emulator backend (default {DEFAULT_EMULATOR})")
-    p.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"wall-clock limit for each emulator run (default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="how many targets run at once (default: one per CPU core)")
-    _add_kernels_option(p)
+    _add_target_options(p, matrix=True)
+    _add_jobs_option(p)
     _add_model_inputs(p)
     p.add_argument("--json", metavar="PATH", help="also write the table as JSON to PATH")
     p.set_defaults(func=cmd_matrix)
