@@ -480,27 +480,6 @@ def test_every_context_is_sized_by_a_mirrored_get_buffer_size() -> None:
     assert with_context == set(ARG_KINDS) == set(REF_SIZES)
 
 
-@pytest.mark.parametrize("function", sorted(ARG_KINDS))
-def test_python_buffer_size_matches_the_c_get_buffer_size(function: str, host: HostKernels) -> None:
-    python_size, kinds = REF_SIZES[function], ARG_KINDS[function]
-    c_size = getattr(host.lib, f"{function}_get_buffer_size")
-    c_size.restype = ctypes.c_int32
-    rng = np.random.default_rng(sum(map(ord, function)))
-    for _ in range(300):
-        values: list[Any] = []
-        c_args: list[Any] = []
-        for kind in kinds:
-            if kind == "dims":
-                h, w, c = (int(v) for v in rng.integers(1, 257, size=3))
-                values.append((h, w, c))
-                c_args.append(ctypes.byref(Dims(h, w, c)))
-            else:
-                n = int(rng.integers(1, 1 << 16))
-                values.append(n)
-                c_args.append(ctypes.c_int32(n))
-        assert python_size(*values) == c_size(*c_args), f"{function}{tuple(values)}"
-
-
 #: A copy of the kernels whose get_buffer_size all say 16 bytes, as an optimized kernel's would.
 SCRATCH_NEEDED = 16
 SCRATCH_OPS = {"conv2d": "hk_conv2d_s8", "depthwise_conv2d": "hk_depthwise_conv2d_s8",

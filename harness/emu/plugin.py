@@ -190,9 +190,6 @@ class PluginCounter:
         self._offset = 0
         self._layers = 0
 
-    def marks(self) -> tuple[int, ...]:
-        return tuple(self._marks)
-
     def _mark(self, index: int, what: str) -> int:
         deadline = time.monotonic() + MARK_WAIT_SECONDS
         while len(self._marks) <= index:
