@@ -78,11 +78,17 @@ def firmware_counts(firmware: Firmware) -> FirmwareRun:
 
 
 def test_option_escapes_commas_and_result_file_is_read(tmp_path: Path) -> None:
-    assert plugin_option(Path("/a,b/p.so"), Path("/o,ut"), 0x8000251) == "file=/a,,b/p.so,out=/o,,ut,marker=0x8000251"
-    (tmp_path / "ok").write_text("3\n7\ntotal 10\n")
+    assert plugin_option(Path("/a,b/p.so"), Path("/o,ut"), 0x8000251, 0x8000300) == \
+        "file=/a,,b/p.so,out=/o,,ut,marker=0x8000251,halt=0x8000300"
+    (tmp_path / "ok").write_text("3\n7\nhalt 10\ntotal 10\n")
     counts = read_counts(tmp_path / "ok")
-    assert counts.total == 10 and counts.marks == (3, 7)
+    assert counts.total == 10 and counts.halt == 10 and counts.marks == (3, 7)
     assert parse_counts("3\n7\n") == plugin.PluginCounts(None, (3, 7))  # QEMU still running
+    (tmp_path / "woke").write_text("3\nhalt 10\ntotal 12\n")
+    with pytest.raises(EmulatorError, match="ran 2 instructions after its halt"):
+        read_counts(tmp_path / "woke")
+    with pytest.raises(ValueError, match="unexpected line 'halt 11'"):
+        parse_counts("halt 10\nhalt 11\n")
     (tmp_path / "bad").write_text("3\nout of memory\n")
     with pytest.raises(EmulatorError, match="corrupt"):
         read_counts(tmp_path / "bad")
@@ -125,6 +131,8 @@ def test_counts_repeat_exactly(firmware_builder: Callable[[str], Firmware]) -> N
     first, second = plugin_run(firmware), plugin_run(firmware)
     assert first.firmware.status == "ok"
     assert first.counts.total > 0
+    # The total ends where the firmware halts, not where the harness happened to stop QEMU.
+    assert first.counts.halt == first.counts.total
     assert first.counts == second.counts
     print(f"\nkws_cnn under the plugin: {first.counts.total} instructions, {len(first.counts.marks)} marker entries")
 

@@ -36,12 +36,14 @@ class PluginUnavailable(EnvironmentProblem):
 @dataclass(frozen=True)
 class PluginCounts:
     """What the plugin counted in one run: at each entry of the marker function, how many
-    instructions had executed before its first instruction; and, once QEMU has exited, every guest
-    instruction it executed (None before)."""
+    instructions had executed before its first instruction; the same at the halt function's entry
+    (None before the guest reached it); and, once QEMU has exited, every guest instruction it
+    executed (None before), the halt not counted."""
 
     total: int | None
     marks: tuple[int, ...]
     blocks: tuple[tuple[int, int, int], ...] = ()  # with profile=on: (address, instructions, runs) per block
+    halt: int | None = None
 
 
 def _sources() -> list[Path]:
@@ -82,22 +84,25 @@ def _first_line(text: str) -> str:
     return (errors or lines or ["no message"])[0][:300]
 
 
-def plugin_option(lib: Path, out: Path, marker: int | None = None, profile: bool = False) -> str:
+def plugin_option(lib: Path, out: Path, marker: int | None = None, halt: int | None = None,
+                  profile: bool = False) -> str:
     """The value of QEMU's -plugin option (commas in paths doubled, as QEMU's option syntax wants)."""
     def escape(value: object) -> str:
         return str(value).replace(",", ",,")
 
     option = f"file={escape(lib)},out={escape(out)}"
-    return option + (f",marker={marker:#x}" if marker is not None else "") + (",profile=on" if profile else "")
+    option += f",marker={marker:#x}" if marker is not None else ""
+    option += f",halt={halt:#x}" if halt is not None else ""
+    return option + (",profile=on" if profile else "")
 
 
 def parse_counts(text: str) -> PluginCounts:
-    """The plugin's result: one count per marker entry, then (with profile=on) a `block ADDR INSNS
-    RUNS` line per translated block, then `total N` once QEMU has exited. Any other line (a write cut
-    short, a profile the plugin could not complete) is refused."""
+    """The plugin's result: one count per marker entry, `halt N` at the halt's entry, then (with
+    profile=on) a `block ADDR INSNS RUNS` line per translated block, then `total N` once QEMU has
+    exited. Any other line (a write cut short, a profile the plugin could not complete) is refused."""
     marks: list[int] = []
     blocks: list[tuple[int, int, int]] = []
-    total = None
+    totals: dict[str, int] = {}
     for line in text.split("\n"):
         if not line:
             continue
@@ -110,13 +115,13 @@ def parse_counts(text: str) -> PluginCounts:
             blocks.append((address, insns, runs))
             continue
         head, _, number = line.rpartition(" ")
-        if head not in ("", "total") or not number.isdigit() or total is not None:
+        if head not in ("", "halt", "total") or not number.isdigit() or head in totals:
             raise ValueError(f"unexpected line {line[:60]!r}")
         if head:
-            total = int(number)
+            totals[head] = int(number)
         else:
             marks.append(int(number))
-    return PluginCounts(total, tuple(marks), tuple(blocks))
+    return PluginCounts(totals.get("total"), tuple(marks), tuple(blocks), totals.get("halt"))
 
 
 def read_counts(path: Path) -> PluginCounts:
@@ -131,7 +136,25 @@ def read_counts(path: Path) -> PluginCounts:
     if counts.total is None:
         raise EmulatorError(f"the QEMU counting plugin's result {path} has no total: QEMU did not exit cleanly",
                             "see the run's qemu.log")
+    if counts.halt is not None and counts.total != counts.halt:
+        raise EmulatorError(f"the guest ran {counts.total - counts.halt} instructions after its halt "
+                            f"({path}): something woke it", "see the run's uart.log and qemu.log")
     return counts
+
+
+def wait_for_halt(path: Path) -> None:
+    """Wait, at most MARK_WAIT_SECONDS, until the plugin has seen the guest enter its halt: the last
+    instructions after its final UART byte may still be running when the harness reads that byte."""
+    deadline = time.monotonic() + MARK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if any(line.startswith("halt ") for line in path.read_text().split("\n")):
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.01)
+    raise EmulatorError(f"the QEMU counting plugin never saw the firmware halt after its @done record ({path})",
+                        "see the file and the run's qemu.log")
 
 
 @cache
@@ -214,7 +237,7 @@ class PluginCounter:
         lines = (self._pending + chunk).split("\n")
         self._pending = lines.pop()
         for line in lines:
-            if line.startswith(("total ", "block ")):
+            if line.startswith(("total ", "block ", "halt ")):
                 continue
             if not line.isdigit():
                 raise EmulatorError(f"the QEMU counting plugin wrote {line[:60]!r} to {self.path}",

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from harness.defaults import DEFAULT_TIMEOUT
 from harness.emu import Emulator, EmulatorNotFound
-from harness.emu.plugin import PluginCounter, PluginCounts, plugin_option, read_counts, require_plugin
-from harness.emu.symbols import COUNTER_SYMBOL, counter_read_address
+from harness.emu.plugin import PluginCounter, PluginCounts, plugin_option, read_counts, require_plugin, wait_for_halt
+from harness.emu.symbols import COUNTER_SYMBOL, HALT_SYMBOL, function_address
 from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, FirmwareFault
 from harness.protocol import FirmwareRun, Record
@@ -97,12 +97,15 @@ class QemuBackend(Emulator):
         self._counter: PluginCounter | None = None
         self._plugin: Path | None = None
         self._marker: int | None = None
+        self._halt_address: int | None = None
         if self.counts_with_plugin or marks or profile:
             self._plugin = require_plugin(qemu_binary())
-            self._marker = counter_read_address(self.elf)
-            if self._marker is None:
-                raise EmulatorError(f"{self.elf} has no function {COUNTER_SYMBOL}: the counting plugin has "
-                                    "nothing to count between", "build the image with the harness's runtime")
+            self._marker = function_address(self.elf, COUNTER_SYMBOL)
+            self._halt_address = function_address(self.elf, HALT_SYMBOL)
+            if self._marker is None or self._halt_address is None:
+                missing = COUNTER_SYMBOL if self._marker is None else HALT_SYMBOL
+                raise EmulatorError(f"{self.elf} has no function {missing}: the counting plugin needs "
+                                    f"{COUNTER_SYMBOL} and {HALT_SYMBOL}", "build the image with the harness's runtime")
 
     @property
     def counts_path(self) -> Path:
@@ -140,7 +143,8 @@ class QemuBackend(Emulator):
             "-serial", f"tcp:127.0.0.1:{port}",
         ]
         if self._plugin is not None:
-            cmd += ["-plugin", plugin_option(self._plugin, self.counts_path, self._marker, self.profile)]
+            cmd += ["-plugin", plugin_option(self._plugin, self.counts_path, self._marker, self._halt_address,
+                                                  self.profile)]
         return cmd
 
     @property
@@ -250,10 +254,12 @@ class PluginRun:
 
 def count_instructions(elf: Path, target: Target, timeout: float = DEFAULT_TIMEOUT, run_dir: Path | None = None,
                        icount: bool = True, profile: bool = False) -> PluginRun:
-    """Run `elf` on `target`'s QEMU machine with the counting plugin until its @done record, stop
-    QEMU (the plugin writes its total at exit) and return the plugin's raw marks at every entry of
-    the counter read beside the firmware's own records; with `profile`, every block's runs too."""
-    with QemuBackend(elf, target, timeout, run_dir, marks=True, icount=icount, profile=profile) as emu:
-        run = emu.run_to_completion()
-        folder = emu.run_dir
-    return PluginRun(run, read_counts(folder / "counts.txt"), folder)
+    """Run `elf` on `target`'s QEMU machine with the counting plugin until its @done record and its
+    halt, stop QEMU (the plugin writes its total at exit) and return the plugin's raw marks at every
+    entry of the counter read beside the firmware's own records; with `profile`, every block's runs
+    too. Waiting for the halt makes the total every instruction before it, in every run."""
+    backend = QemuBackend(elf, target, timeout, run_dir, marks=True, icount=icount, profile=profile)
+    with backend:
+        run = backend.run_to_completion()
+        wait_for_halt(backend.counts_path)
+    return PluginRun(run, read_counts(backend.counts_path), backend.run_dir)

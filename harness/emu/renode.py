@@ -44,7 +44,7 @@ from harness.emu.renode_scripts import (
     platform_repl,
     renode_board,
 )
-from harness.emu.symbols import COUNTER_SYMBOL, counter_read_address
+from harness.emu.symbols import COUNTER_SYMBOL, function_address
 from harness.emu.uart import SocketUart, UartClosed
 from harness.errors import EmulatorError, EnvironmentProblem
 from harness.files import OwnedDir, new_temp_dir, remove
@@ -441,7 +441,7 @@ class RenodeBackend(Emulator):
         self._monitor_start = len(process.monitor.lines)
         process.runs += 1
         repl, resc = process.scripts_for(self.target)
-        hook = counter_read_address(self.elf)
+        hook = function_address(self.elf, COUNTER_SYMBOL)
         self._hooked = hook is not None
         commands = [
             "Clear",

@@ -3,12 +3,14 @@
  *
  * Options (-plugin hk_count.so,marker=0x...,out=PATH):
  *   marker=ADDR  address of the marker function (the Thumb bit is ignored); optional
+ *   halt=ADDR    address of the function where the guest stops for good; optional
  *   out=PATH     where to write the result (required)
  *   profile=on   also count how often each translated block runs, for a per-function profile
  * The result is one line per marker entry, in order, each written and flushed as the entry happens
- * (so a reader can follow the run), then `total N` when QEMU exits; with profile=on, before the
- * total, `block ADDR INSNS RUNS` for every block translated (the same address may come more than
- * once: a block translated again has a count of its own).
+ * (so a reader can follow the run), `halt N` likewise when the guest enters the halt function,
+ * then `total N` when QEMU exits; with profile=on, before the total, `block ADDR INSNS RUNS` for
+ * every block translated (the same address may come more than once: a block translated again has a
+ * count of its own).
  *
  * Counting. Each translated block gets an inline 64-bit add of its instruction count, which QEMU
  * generates into the block's own code and runs when the block is entered: no call per block or
@@ -28,7 +30,12 @@
  * is therefore the count of every instruction executed before the marker's first one, whatever
  * order QEMU runs a block's inline operations and callbacks in. Blocks translated again (another
  * flavour of the same code, or after the code cache was flushed) are handled the same way, since
- * the decision is made at every translation. */
+ * the decision is made at every translation.
+ *
+ * The halt. Blocks that start at the halt address are not counted at all (nor profiled): the
+ * guest waits there for an interrupt it never enabled, and when QEMU is stopped, a moment after the
+ * run's last UART byte, is the host's business. The total is then the count before the halt's
+ * first instruction, the same in every run, once the harness has seen the `halt` line. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +48,7 @@ HK_QEMU_PLUGIN_EXPORT int qemu_plugin_version = HK_QEMU_PLUGIN_API_VERSION;
 /* The emulated boards have one core; QEMU runs it on one thread, so plain updates are safe. */
 static uint64_t executed;
 static uint64_t marker = UINT64_MAX;
+static uint64_t halt = UINT64_MAX;
 static FILE *out;
 
 /* The profile: one record per translated block, its run count added to inline like the total. */
@@ -89,6 +97,14 @@ static void on_marker(unsigned int vcpu_index, void *userdata)
     executed += (uint64_t)(uintptr_t)userdata;
 }
 
+static void on_halt(unsigned int vcpu_index, void *userdata)
+{
+    (void)vcpu_index;
+    (void)userdata;
+    fprintf(out, "halt %" PRIu64 "\n", executed);
+    fflush(out);
+}
+
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
@@ -97,6 +113,10 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         return;
     }
     const uint64_t first = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
+    if (first == halt) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_halt, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        return;
+    }
     if (profiling) {
         profile_block(tb, first, n);
     }
@@ -122,16 +142,29 @@ static void write_total(qemu_plugin_id_t id, void *userdata)
     fclose(out);
 }
 
+/* An address option's value (the Thumb bit cleared); -1 after saying what is wrong with it. */
+static int parse_address(const char *text, uint64_t *address)
+{
+    char *end;
+    *address = strtoull(text, &end, 0) & ~(uint64_t)1;
+    if (*end != '\0' || end == text) {
+        fprintf(stderr, "hk_count: bad address '%s'\n", text);
+        return -1;
+    }
+    return 0;
+}
+
 HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     (void)info;
     const char *out_path = NULL;
     for (int i = 0; i < argc; i++) {
         if (strncmp(argv[i], "marker=", 7) == 0) {
-            char *end;
-            marker = strtoull(argv[i] + 7, &end, 0) & ~(uint64_t)1;
-            if (*end != '\0' || end == argv[i] + 7) {
-                fprintf(stderr, "hk_count: bad marker address '%s'\n", argv[i] + 7);
+            if (parse_address(argv[i] + 7, &marker) != 0) {
+                return -1;
+            }
+        } else if (strncmp(argv[i], "halt=", 5) == 0) {
+            if (parse_address(argv[i] + 5, &halt) != 0) {
                 return -1;
             }
         } else if (strcmp(argv[i], "profile=on") == 0) {
@@ -139,7 +172,7 @@ HK_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
         } else if (strncmp(argv[i], "out=", 4) == 0 && argv[i][4] != '\0') {
             out_path = argv[i] + 4;
         } else {
-            fprintf(stderr, "hk_count: unknown option '%s' (known: marker=ADDR, out=PATH, profile=on)\n", argv[i]);
+            fprintf(stderr, "hk_count: unknown option '%s' (known: marker=ADDR, halt=ADDR, out=PATH, profile=on)\n", argv[i]);
             return -1;
         }
     }

@@ -26,6 +26,11 @@ void hk_runner_finish(const char *status)
     hk_rec_u32("stack_used", hk_stack_used());
     hk_rec_u32("stack_size", hk_stack_size());
     hk_rec_end();
+    hk_halt();
+}
+
+void hk_halt(void)
+{
     for (;;) {
         __asm volatile("wfi");
     }
