@@ -99,6 +99,19 @@ def test_option_escapes_commas_and_result_file_is_read(tmp_path: Path) -> None:
         read_counts(tmp_path / "missing")
 
 
+def test_waiting_for_the_halt_ends_in_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The halt line ends the wait; a run whose firmware never halts is an emulator problem, named."""
+    counts = tmp_path / "counts.txt"
+    counts.write_text("3\n7\nhalt 10\n")
+    plugin.wait_for_halt(counts)
+    monkeypatch.setattr(plugin, "MARK_WAIT_SECONDS", 0.05)
+    counts.write_text("3\n7\n")
+    with pytest.raises(EmulatorError, match="never saw the firmware halt"):
+        plugin.wait_for_halt(counts)
+    with pytest.raises(EmulatorError, match="never saw the firmware halt"):
+        plugin.wait_for_halt(tmp_path / "missing")
+
+
 def test_missing_gcc_is_one_clear_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plugin.shutil, "which", lambda name: None)
     build_plugin.cache_clear()
