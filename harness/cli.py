@@ -783,9 +783,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "profile", help="instructions per function of one run (QEMU's counting plugin)",
         description="Build MODEL and run it once under QEMU with the project's counting plugin profiling: "
-                    "every instruction executed from reset to the @done record is put down to the function that "
-                    "holds it. Prints the functions with the most instructions, their share, and how often "
-                    "each was entered. Instructions, not cycles; not a verdict (`harness run` judges).",
+                    "every instruction executed from reset until the firmware halts after its @done record is "
+                    "put down to the function that holds it. Prints the functions with the most instructions, "
+                    "their share, and how often each was entered. Instructions, not cycles; not a verdict "
+                    "(`harness run` judges).",
     )
     _add_model_argument(p)
     _add_target_options(p, emulator=False)

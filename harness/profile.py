@@ -1,5 +1,5 @@
 """Where a run's instructions go (`harness profile MODEL`): every instruction QEMU executed, from
-reset to the @done record, put down to the function it belongs to.
+reset to the halt after the @done record, put down to the function it belongs to.
 
 QEMU's counting plugin (harness/emu/plugin) counts how many times each translated block runs; a
 block's instructions times its runs go to the function that holds the block's first instruction

@@ -9,7 +9,7 @@ def render_profile(profile: Profile, top: int) -> str:
     rows = profile.functions[:top]
     rest = profile.functions[top:]
     lines = [f"{profile.model} on {profile.target.name} ({profile.target.core}), kernels {profile.firmware.variant}: "
-             f"{profile.total:,} instructions executed from reset to the @done record "
+             f"{profile.total:,} instructions executed from reset to the halt after the @done record "
              "(QEMU's counting plugin; instructions, not cycles)",
              f"the {len(rows)} functions with the most instructions, of {len(profile.functions)}; entries are "
              "runs of a function's first block (calls, mostly)", ""]
